@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test.sh: devloop's whole test suite, as `make test` and CI run it on a fresh Debian 12
+# machine (as root): installs what it needs, brings the test bed up, runs vet, the unit
+# and integration tests and a short run of every fuzz target, brings the test bed down
+# even on failure, and checks the host was left as it was found.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tb=$root/hack/testbed/testbed
+export PATH=$PATH:/usr/local/go/bin
+logs=${TEST_LOGS:-$root/.cache/test-logs}
+rm -rf "$logs" && mkdir -p "$logs"
+FUZZTIME=${FUZZTIME:-10s}
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%H:%M:%S)"; }
+
+step "install and build (cached after the first run)"
+"$tb" install
+"$tb" build
+"$tb" prereqs          # the machine's Docker engine, which down leaves running
+
+step "vet and gofmt"
+go vet ./...
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+[ -z "$unformatted" ] || { echo "gofmt needed:"; echo "$unformatted"; exit 1; }
+
+step "host state before the test bed"
+"$tb" hoststate "$logs/host-before.txt"
+
+finish() {
+  local rc=$?
+  step "test bed down"
+  SAVE_LOGS_TO=$logs/testbed "$tb" down || rc=1
+  "$tb" hoststate "$logs/host-after.txt"
+  if ! diff -u "$logs/host-before.txt" "$logs/host-after.txt" >"$logs/host-diff.txt"; then
+    echo "FAIL: the test bed left the host changed:"; cat "$logs/host-diff.txt"; rc=1
+  else
+    echo "host state after down is identical to before up"
+  fi
+  if [ $rc != 0 ] && [ -d "$logs/testbed" ]; then
+    for f in "$logs"/testbed/*.log; do echo "--- tail $f"; tail -15 "$f"; done
+  fi
+  exit $rc
+}
+trap finish EXIT
+
+step "test bed up"
+"$tb" up
+eval "$("$tb" env)"
+
+step "fuzz targets, $FUZZTIME each"
+grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u | while read -r dir; do
+  for f in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do
+    out=$logs/fuzz-$(basename "$dir")-$f.txt
+    if ! go test -run='^$' -fuzz="^$f\$" -fuzztime="$FUZZTIME" "$dir" >"$out" 2>&1; then
+      cat "$out"; echo "FAIL: fuzz target $f in $dir"; exit 1
+    fi
+    echo "fuzz $dir $f: $(grep -o 'execs: [0-9]*' "$out" | tail -1)"
+  done
+done
+
+step "unit and integration tests"
+go test -count=1 -timeout 50m ./... 2>&1 | tee "$logs/go-test.txt"
