@@ -95,7 +95,8 @@ type Deploy struct {
 	Namespace string `json:"namespace,omitempty"`
 	// ImagePaths tell devloop where images live in custom resources.
 	ImagePaths []ImagePath `json:"imagePaths,omitempty"`
-	// RolloutTimeout bounds the wait for rollouts to finish.
+	// RolloutTimeout bounds the wait for rollouts to finish, default
+	// [DefaultRolloutTimeout] (also when written as 0s).
 	RolloutTimeout time.Duration `json:"rolloutTimeout,omitempty"`
 }
 
@@ -133,11 +134,15 @@ func TargetTypes() []TargetType {
 // switch types without deleting them.
 type Target struct {
 	// Type defaults to [TargetAuto].
-	Type       TargetType       `json:"type,omitempty"`
-	Kind       KindTarget       `json:"kind,omitempty"`
+	Type TargetType `json:"type,omitempty"`
+	// Kind holds options for [TargetKind].
+	Kind KindTarget `json:"kind,omitempty"`
+	// Containerd holds options for [TargetContainerd].
 	Containerd ContainerdTarget `json:"containerd,omitempty"`
-	Registry   RegistryTarget   `json:"registry,omitempty"`
-	Docker     DockerTarget     `json:"docker,omitempty"`
+	// Registry holds options for [TargetRegistry].
+	Registry RegistryTarget `json:"registry,omitempty"`
+	// Docker holds options for [TargetDocker].
+	Docker DockerTarget `json:"docker,omitempty"`
 }
 
 // KindTarget configures loading into a kind cluster.
@@ -199,11 +204,18 @@ type PortForward struct {
 	Address string `json:"address,omitempty"`
 }
 
-// Profile is a named patch of the file, activated with --profile NAME.
+// Profile is a named patch of the file, activated with --profile NAME. Its
+// fields hold only what the profile sets, as written; see the package
+// documentation for how they combine with the rest of the file.
 type Profile struct {
-	Name        string        `json:"name" config:"required"`
-	Artifacts   []Artifact    `json:"artifacts,omitempty"`
-	Deploy      *Deploy       `json:"deploy,omitempty"`
-	Target      *Target       `json:"target,omitempty"`
+	// Name is what --profile selects.
+	Name string `json:"name" config:"required"`
+	// Artifacts patch artifacts with the same image and add new ones.
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+	// Deploy is merged key by key into the file's deploy.
+	Deploy *Deploy `json:"deploy,omitempty"`
+	// Target is merged key by key into the file's target.
+	Target *Target `json:"target,omitempty"`
+	// PortForward, if set, replaces the file's list.
 	PortForward []PortForward `json:"portForward,omitempty"`
 }
