@@ -33,6 +33,11 @@ func newRootFilter(r Root) (*rootFilter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving root %q: %w", r.Path, err)
 	}
+	// The walk does not follow symbolic links, so a linked root is watched (and
+	// reported) where it really is; for a file, that is the directory its saves land in.
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("watching %s: %w", r.Path, err)
+	}
 	fi, err := os.Stat(abs)
 	if err != nil {
 		return nil, fmt.Errorf("watching %s: %w", abs, err)

@@ -22,7 +22,8 @@ const (
 type Root struct {
 	// Path is a directory, watched recursively, or a single file, watched through its
 	// parent directory so that saves by rename are seen. It must exist. Relative
-	// paths are relative to the working directory.
+	// paths are relative to the working directory; symbolic links are resolved, and
+	// the resolved path is the one reported.
 	Path string
 	// Ignore holds extra patterns, in .dockerignore syntax and relative to Path, whose
 	// matches are not reported (and, for directories, not watched).
