@@ -147,7 +147,8 @@ func newWatcher(ctx context.Context, roots []Root, opts Options, addWatch func(f
 // Batches returns the channel batches are sent on. It is closed when Run returns.
 func (w *Watcher) Batches() <-chan Batch { return w.batches }
 
-// WatchCount returns the number of inotify watches (directories) in use.
+// WatchCount returns the number of inotify watches (directories) in use; 0 once
+// the watcher is closed.
 func (w *Watcher) WatchCount() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -194,6 +195,7 @@ func (w *Watcher) Close() error {
 		return nil
 	}
 	w.closed = true
+	clear(w.watched)
 	w.mu.Unlock()
 	if err := w.fs.Close(); err != nil {
 		return fmt.Errorf("closing inotify watcher: %w", err)

@@ -356,6 +356,9 @@ func TestWatcherCloseStopsRun(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("Run did not return within 1s of Close")
 	}
+	if got := w.WatchCount(); got != 0 {
+		t.Errorf("WatchCount() after Close = %d, want 0", got)
+	}
 	mustDo(t, w.Close())
 }
 
