@@ -52,12 +52,16 @@ func TestRepoConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("found %d devloop.yaml files", len(found))
+	sch := compileSchema(t)
 	for _, path := range found {
 		rel, _ := filepath.Rel(root, path)
 		t.Run(rel, func(t *testing.T) {
 			cfg, err := Load(path)
 			if err != nil {
 				t.Fatalf("Load(%q) = %v", rel, err)
+			}
+			if err := validateYAML(sch, path); err != nil {
+				t.Errorf("schema.Validate(%s) = %v, want nil", rel, err)
 			}
 			// Every declared profile must load too.
 			for _, p := range cfg.Profiles {

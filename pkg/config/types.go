@@ -52,8 +52,8 @@ type Config struct {
 	// defaults), so the CLI can list them.
 	Profiles []Profile `json:"profiles,omitempty"`
 
-	// File is the absolute path of the loaded file; empty for [Parse] with
-	// no base directory.
+	// File is the absolute path of the loaded file, set by [Load]; empty
+	// from [Parse].
 	File string `json:"-"`
 	// Dir is the absolute directory every relative path was resolved from.
 	Dir string `json:"-"`
