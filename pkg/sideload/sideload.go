@@ -33,6 +33,8 @@ type Result struct {
 	BytesSent int64
 	// BlobsSent and BlobsSkipped count blobs moved and blobs the target already had.
 	BlobsSent, BlobsSkipped int
+	// Fallback is set when a partial transfer failed and the full image was sent.
+	Fallback bool
 	// Verified is true once the target was seen holding Digest under Ref.
 	Verified bool
 	// Nodes lists the nodes loaded (kind), empty otherwise.
