@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/solver/errdefs"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // BuildError is a failed build, reduced to what a developer needs to fix it: where
@@ -52,11 +53,22 @@ func (e *BuildError) Error() string {
 func (e *BuildError) Unwrap() error { return e.err }
 
 // newBuildError converts a solve error into a *BuildError. dockerfile is the path
-// to report; logs returns the last output lines of a vertex by digest (nil-safe)
-// and failed names the vertex the status stream saw failing, used when the error
-// does not say.
-func newBuildError(artifact, dockerfile string, err error, logs func(vertex string) []string, failed string) *BuildError {
+// to report and data its content; tr (nil-safe) supplies the failing vertex when
+// the error does not name it, and that vertex's output.
+//
+// BuildKit attaches the Dockerfile location to its errors; Docker 20.10's older
+// BuildKit does not, so the location is then recovered from the message ("parse
+// error line 4") or from the failing step's name matched against the Dockerfile.
+func newBuildError(artifact, dockerfile string, data []byte, err error, tr *tracker) *BuildError {
 	be := &BuildError{Artifact: artifact, Msg: cleanMessage(err.Error()), err: err}
+	vertex := ""
+	if tr != nil {
+		vertex = string(tr.failed)
+	}
+	var ve *errdefs.VertexError
+	if errors.As(err, &ve) && ve.Vertex != nil && ve.Digest != "" {
+		vertex = ve.Digest
+	}
 	if src := dockerfileSource(errdefs.Sources(err)); src != nil {
 		be.File = dockerfile
 		if r := src.Ranges; len(r) > 0 && r[0].Start != nil {
@@ -64,16 +76,66 @@ func newBuildError(artifact, dockerfile string, err error, logs func(vertex stri
 			be.Column = int(r[0].GetStart().GetCharacter()) + 1
 		}
 		be.Step = sourceLine(string(src.GetInfo().GetData()), be.Line)
+	} else if n := parseErrorLine(be.Msg); n > 0 {
+		be.File, be.Line, be.Column = dockerfile, n, 1
+		be.Step = sourceLine(string(data), n)
+	} else if tr != nil && vertex != "" {
+		if step := stepText(tr.names[digest.Digest(vertex)]); step != "" {
+			be.Step = step
+			if n := findStep(string(data), step); n > 0 {
+				be.File, be.Line, be.Column = dockerfile, n, 1
+			}
+		}
 	}
-	vertex := failed
-	var ve *errdefs.VertexError
-	if errors.As(err, &ve) && ve.Vertex != nil && ve.Digest != "" {
-		vertex = ve.Digest
-	}
-	if logs != nil && vertex != "" {
-		be.Logs = logs(vertex)
+	if tr != nil && vertex != "" {
+		be.Logs = tr.logs(vertex)
 	}
 	return be
+}
+
+// parseErrorLine finds the line in an older frontend's syntax error message,
+// "dockerfile parse error line 4: …" or "… parse error on line 4: …".
+func parseErrorLine(msg string) int {
+	for _, marker := range [...]string{"parse error on line ", "parse error line "} {
+		_, rest, ok := strings.Cut(msg, marker)
+		if !ok {
+			continue
+		}
+		n := 0
+		for _, c := range rest {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	return 0
+}
+
+// stepText strips the "[2/3] " label from a step vertex's name.
+func stepText(vertexName string) string {
+	if !isStep(vertexName) {
+		return ""
+	}
+	_, rest, _ := strings.Cut(vertexName, "] ")
+	return strings.TrimSpace(rest)
+}
+
+// findStep returns the 1-based line of the only Dockerfile line reading step
+// (instruction keyword in any case, spacing ignored), or 0 when there is no single one.
+func findStep(data, step string) int {
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	want, found := norm(step), 0
+	for i, l := range strings.Split(data, "\n") {
+		if norm(l) == want {
+			if found > 0 {
+				return 0
+			}
+			found = i + 1
+		}
+	}
+	return found
 }
 
 // cleanMessage strips the wrappings BuildKit's client, daemon and frontend put

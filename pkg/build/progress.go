@@ -17,15 +17,17 @@ const logTailLines = 12
 type tracker struct {
 	artifact string
 	done     map[digest.Digest]bool
+	names    map[digest.Digest]string
 	tails    map[digest.Digest]*tail
-	// steps and cached count Dockerfile steps ("[2/3] RUN …") and cache hits.
+	// steps and cached count Dockerfile steps other than FROM ("[2/3] RUN …")
+	// and cache hits among them.
 	steps, cached int
 	// failed is the last vertex reported with an error.
 	failed digest.Digest
 }
 
 func newTracker(artifact string) *tracker {
-	return &tracker{artifact: artifact, done: map[digest.Digest]bool{}, tails: map[digest.Digest]*tail{}}
+	return &tracker{artifact: artifact, done: map[digest.Digest]bool{}, names: map[digest.Digest]string{}, tails: map[digest.Digest]*tail{}}
 }
 
 // update records ss and returns one progress event per vertex it completes.
@@ -40,11 +42,14 @@ func (t *tracker) update(ss *client.SolveStatus) []event.Event {
 	}
 	var evs []event.Event
 	for _, v := range ss.Vertexes {
+		t.names[v.Digest] = v.Name
 		if v.Completed == nil || t.done[v.Digest] {
 			continue
 		}
 		t.done[v.Digest] = true
-		if isStep(v.Name) {
+		// FROM only fetches or finds the base image; Docker's BuildKit reports
+		// it done rather than cached even when nothing moved.
+		if isStep(v.Name) && !strings.HasPrefix(strings.ToUpper(stepText(v.Name)), "FROM ") {
 			t.steps++
 			if v.Cached {
 				t.cached++

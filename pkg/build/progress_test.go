@@ -53,8 +53,8 @@ func TestTrackerEvents(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("tracker events mismatch (-want +got):\n%s", diff)
 	}
-	if tr.steps != 3 || tr.cached != 1 {
-		t.Errorf("tracker steps, cached = %d, %d, want 3, 1", tr.steps, tr.cached)
+	if tr.steps != 2 || tr.cached != 0 {
+		t.Errorf("tracker steps, cached = %d, %d, want 2, 0 (FROM is not counted)", tr.steps, tr.cached)
 	}
 	if tr.failed != run {
 		t.Errorf("tracker failed = %s, want %s", tr.failed, run)

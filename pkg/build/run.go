@@ -28,10 +28,11 @@ func (b *Builder) solve(ctx context.Context, s Spec, key string, deps []depImage
 	if err != nil {
 		return fail(err)
 	}
-	opt, layoutDir, err := b.solveOpt(s, key, dfPath, deps)
+	opt, layoutDir, cleanup, err := b.solveOpt(s, key, dfPath, deps)
 	if err != nil {
 		return fail(err)
 	}
+	defer cleanup()
 
 	tr := newTracker(s.Name)
 	ch := make(chan *client.SolveStatus)
@@ -55,7 +56,8 @@ func (b *Builder) solve(ctx context.Context, s Spec, key string, deps []depImage
 		if ctx.Err() != nil {
 			return sideload.Image{}, tr, fmt.Errorf("building %s: %w", s.Name, context.Cause(ctx))
 		}
-		return sideload.Image{}, tr, newBuildError(s.Name, dfPath, err, tr.logs, string(tr.failed))
+		data, _ := os.ReadFile(dfPath) // only to locate errors older daemons do not locate
+		return sideload.Image{}, tr, newBuildError(s.Name, dfPath, data, err, tr)
 	}
 	img, err := b.name(ctx, s, layoutDir, resp.ExporterResponse)
 	if err != nil {
@@ -65,8 +67,45 @@ func (b *Builder) solve(ctx context.Context, s Spec, key string, deps []depImage
 }
 
 // solveOpt prepares the solve request: local mounts, frontend options, secrets,
-// the stores of base artifacts' layouts and the exporter.
-func (b *Builder) solveOpt(s Spec, key, dfPath string, deps []depImage) (client.SolveOpt, string, error) {
+// the stores of base artifacts' layouts and the exporter. cleanup removes what it
+// created for the request.
+func (b *Builder) solveOpt(s Spec, key, dfPath string, deps []depImage) (_ client.SolveOpt, layoutDir string, cleanup func(), err error) {
+	cleanup = func() {}
+	dfDir, err := b.dockerfileDir(s, dfPath, deps)
+	if err != nil {
+		return client.SolveOpt{}, "", cleanup, fmt.Errorf("dockerfile: %w", err)
+	}
+	if dfDir != filepath.Dir(dfPath) {
+		cleanup = func() { os.RemoveAll(dfDir) }
+	}
+	opt, layoutDir, err := b.solveOptIn(s, key, dfPath, dfDir, deps)
+	if err != nil {
+		cleanup()
+		return client.SolveOpt{}, "", func() {}, err
+	}
+	return opt, layoutDir, cleanup, nil
+}
+
+// dockerfileDir returns the directory to mount as the frontend's Dockerfile
+// input: the Dockerfile's own, or a temporary one with FROM lines rewritten to
+// base artifacts built into the Docker daemon (see rewriteFrom).
+func (b *Builder) dockerfileDir(s Spec, dfPath string, deps []depImage) (string, error) {
+	refs := daemonRefs(deps)
+	if len(refs) == 0 {
+		return filepath.Dir(dfPath), nil
+	}
+	data, err := os.ReadFile(dfPath)
+	if err != nil {
+		return "", err
+	}
+	data, changed := rewriteFrom(data, s.BuildArgs, refs)
+	if !changed {
+		return filepath.Dir(dfPath), nil
+	}
+	return rewrittenDockerfileDir(dfPath, data)
+}
+
+func (b *Builder) solveOptIn(s Spec, key, dfPath, dfDir string, deps []depImage) (client.SolveOpt, string, error) {
 	ctxDir, err := filepath.Abs(s.Context)
 	if err != nil {
 		return client.SolveOpt{}, "", err
@@ -80,7 +119,7 @@ func (b *Builder) solveOpt(s Spec, key, dfPath string, deps []depImage) (client.
 			return client.SolveOpt{}, "", fmt.Errorf("build context: %w", err)
 		}
 	}
-	dfFS, err := fsutil.NewFS(filepath.Dir(dfPath))
+	dfFS, err := fsutil.NewFS(dfDir)
 	if err != nil {
 		return client.SolveOpt{}, "", fmt.Errorf("dockerfile: %w", err)
 	}

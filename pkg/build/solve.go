@@ -27,12 +27,10 @@ type depImage struct {
 }
 
 // namedContext returns the frontend's "context:<name>" value for d: the image in
-// the daemon, in the OCI layout (sent through the session, store id = the
-// artifact), or in the registry by digest.
+// the OCI layout (sent through the session, store id = the artifact) or in the
+// registry by digest. Images in a Docker daemon go by rewriteFrom instead.
 func namedContext(d depImage) string {
 	switch {
-	case d.img.InDaemon:
-		return "docker-image://" + d.img.Ref.String()
 	case d.img.LayoutDir != "":
 		return "oci-layout://" + d.artifact + "@" + d.img.Digest.String()
 	default:
@@ -59,7 +57,9 @@ func frontendAttrs(s Spec, dockerfileName string, deps []depImage, inDaemon bool
 		attrs["image-resolve-mode"] = "local"
 	}
 	for _, d := range deps {
-		attrs["context:"+d.contextName] = namedContext(d)
+		if !d.img.InDaemon {
+			attrs["context:"+d.contextName] = namedContext(d)
+		}
 	}
 	return attrs
 }

@@ -36,7 +36,6 @@ func TestFrontendAttrs(t *testing.T) {
 		"build-arg:EMPTY":    "",
 		"image-resolve-mode": "local",
 		"context:base":       "oci-layout://base@sha256:" + testHex,
-		"context:tools:dev":  "docker-image://tools:0011223344556677",
 		"context:lib":        "docker-image://127.0.0.1:5001/lib@sha256:" + testHex,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

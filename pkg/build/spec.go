@@ -77,8 +77,8 @@ type Result struct {
 	Image sideload.Image
 	// Duration is the wall time of the build, from the solve request to the tag.
 	Duration time.Duration
-	// Steps counts the Dockerfile steps BuildKit reported (FROM, RUN, COPY, …);
-	// Cached counts those it took from its cache.
+	// Steps counts the Dockerfile steps BuildKit reported other than FROM (RUN,
+	// COPY, WORKDIR, …); Cached counts those it took from its cache.
 	Steps, Cached int
 	// Ran is true when at least one step really executed; false means the
 	// image came entirely from the cache.
