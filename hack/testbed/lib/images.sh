@@ -30,6 +30,9 @@ if [ ! -f "$TB_IMAGES/kind-node.tar" ]; then
   mkdir -p "$tmp/add/etc/containerd" "$tmp/add/usr/local/bin"
   install -m 0644 "$TB_ROOT/images/kind-node-containerd.toml" "$tmp/add/etc/containerd/config.toml"
   install -m 0755 "$TB_ROOT/images/kind-node-entrypoint.sh" "$tmp/add/usr/local/bin/entrypoint"
+  # replace Debian's containerd config: delete, then append (an image layer must not
+  # hold a path twice)
+  tar --delete -f "$tmp/rootfs.tar" ./etc/containerd/config.toml 2>/dev/null || true
   tar -C "$tmp/add" --numeric-owner --owner=0 --group=0 -rf "$tmp/rootfs.tar" ./etc/containerd/config.toml ./usr/local/bin/entrypoint
   log "packing image $TB_KIND_NODE_IMAGE"
   mkimage build -rootfs "$tmp/rootfs.tar" -ref "$TB_KIND_NODE_IMAGE" -out "$TB_IMAGES/kind-node.tar" \

@@ -7,6 +7,11 @@ dk() { docker -H "unix://$TB_DOCKER_SOCK" "$@"; }
 ctr_node() { ctr --address "$TB_CONTAINERD_SOCK" -n k8s.io "$@"; }
 since_up() { echo "$((SECONDS - UP_T0))s"; }
 
+apiserver_ready() {
+  curl -sf --cacert "$TB_PKI/ca.crt" --cert "$TB_PKI/admin.crt" --key "$TB_PKI/admin.key" \
+    "https://127.0.0.1:$TB_APISERVER_PORT/readyz" >/dev/null
+}
+
 check_ports() {
   local port
   for port in "$TB_APISERVER_PORT" "$TB_ETCD_PORT" "$TB_ETCD_PEER_PORT" "$TB_REGISTRY_PORT" 10250 10248 10256 10249 10257 10259; do
@@ -27,7 +32,9 @@ record_host_dirs() {
 
 net_up() {
   ip link show "$TB_DUMMY" >/dev/null 2>&1 && return 0
-  ip link add "$TB_DUMMY" type dummy
+  # a dummy interface; kernels without the dummy driver (these VMs) get an empty bridge,
+  # which holds local addresses just as well
+  ip link add "$TB_DUMMY" type dummy 2>/dev/null || ip link add "$TB_DUMMY" type bridge
   ip addr add "$TB_NODE_IP/32" dev "$TB_DUMMY"
   ip addr add "$TB_DNS_IP/32" dev "$TB_DUMMY"
   ip link set "$TB_DUMMY" up
@@ -112,7 +119,7 @@ control_plane_up() {
       --service-account-key-file="$TB_PKI/sa.pub" --service-account-signing-key-file="$TB_PKI/sa.key" \
       --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction --allow-privileged=true
   fi
-  wait_for kube-apiserver 120 kc get --raw /readyz || die "kube-apiserver not ready (see $TB_LOGS/kube-apiserver.log)"
+  wait_for kube-apiserver 120 apiserver_ready || die "kube-apiserver not ready (see $TB_LOGS/kube-apiserver.log)"
   if ! running kube-controller-manager; then
     start kube-controller-manager kube-controller-manager \
       --kubeconfig="$TB_STATE/controller-manager.kubeconfig" \
