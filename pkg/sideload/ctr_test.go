@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -307,4 +308,42 @@ func TestParseKindNodes(t *testing.T) {
 	if diff := cmp.Diff([]string{"a-control-plane", "b-worker"}, got); diff != "" {
 		t.Errorf("parseKindNodes() (-want +got):\n%s", diff)
 	}
+}
+
+// TestContainerdLoadCancel checks that cancelling ctx stops an import in flight and
+// that no full-archive retry follows.
+func TestContainerdLoadCancel(t *testing.T) {
+	dir := t.TempDir()
+	_, vs := testImages(t, 1, 1024, 1)
+	ds := writeLayout(t, dir, vs[0])
+	sock := filepath.Join(t.TempDir(), "containerd.sock")
+	if err := os.WriteFile(sock, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	imports := 0
+	fr := &blockingRunner{onImport: func() { imports++; cancel() }}
+	l, err := NewContainerd(ContainerdOptions{Socket: sock, Runner: fr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Load(ctx, Image{Ref: mustTag(t, "app:v1"), Digest: ds[0], LayoutDir: dir})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Load() = %v, want context.Canceled", err)
+	}
+	if imports != 1 {
+		t.Errorf("ran %d imports, want 1 (no retry after cancel)", imports)
+	}
+}
+
+// blockingRunner answers queries with nothing and blocks imports until ctx ends.
+type blockingRunner struct{ onImport func() }
+
+func (b *blockingRunner) Run(ctx context.Context, stdin io.Reader, _, _ io.Writer, args ...string) error {
+	if !slices.Contains(args, "import") {
+		return nil
+	}
+	b.onImport()
+	<-ctx.Done()
+	return &RunError{Command: args, Err: ctx.Err()}
 }
