@@ -28,6 +28,21 @@ type Builder struct {
 	// last holds the image most recently built per artifact (familiar name), so a
 	// Build of only a dependent artifact still gets its base artifact's image.
 	last map[string]sideload.Image
+	// locks serialize builds of one artifact across concurrent Build calls:
+	// they share its layout directory and its tags.
+	locks map[string]*sync.Mutex
+}
+
+// artifactLock returns the lock of the artifact key.
+func (b *Builder) artifactLock(key string) *sync.Mutex {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	l, ok := b.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		b.locks[key] = l
+	}
+	return l
 }
 
 // New connects to the BuildKit that opts choose (see Options.Builder) and checks
@@ -50,7 +65,7 @@ func New(ctx context.Context, opts Options) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{opts: opts, ep: ep, output: out, c: c, eng: eng, last: map[string]sideload.Image{}}, nil
+	return &Builder{opts: opts, ep: ep, output: out, c: c, eng: eng, last: map[string]sideload.Image{}, locks: map[string]*sync.Mutex{}}, nil
 }
 
 // Close closes the BuildKit connection.
@@ -201,6 +216,9 @@ func (b *Builder) await(ctx context.Context, s Spec, p specPlan, results []Resul
 
 // buildOne builds one spec and reports it to the event sink.
 func (b *Builder) buildOne(ctx context.Context, s Spec, key string, deps []depImage, disp *display) Result {
+	l := b.artifactLock(key)
+	l.Lock()
+	defer l.Unlock()
 	start := time.Now()
 	b.opts.Events.Send(ctx, event.Event{Time: start, Phase: event.PhaseBuild, Status: event.StatusStart, Artifact: s.Name})
 	img, tr, err := b.solve(ctx, s, key, deps, disp)

@@ -206,6 +206,8 @@ func (b *Builder) name(ctx context.Context, s Spec, layoutDir string, resp map[s
 		if err := ociindex.NewStoreIndex(layoutDir).Put(*desc, ociindex.Name(full)); err != nil {
 			return sideload.Image{}, fmt.Errorf("naming %s in %s: %w", full, layoutDir, err)
 		}
+		// A failed prune leaves old blobs behind; the new image is complete.
+		_ = pruneLayout(layoutDir, keepImages)
 		img.LayoutDir = layoutDir
 	case OutputDaemon:
 		familiar, err := artifactKey(repo)
