@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,11 +87,11 @@ func (d *Deployer) apply(ctx context.Context, objs []*unstructured.Unstructured)
 		if err != nil {
 			return err
 		}
-		kinds := append(inv, gvksOf(applied)...)
+		kinds := append(slices.Clone(inv.kinds), gvksOf(applied)...)
 		for _, u := range sorted {
 			kinds = append(kinds, u.GroupVersionKind())
 		}
-		return d.writeInventory(ctx, kinds)
+		return d.writeInventory(ctx, inv, kinds)
 	}
 	for _, u := range sorted {
 		if !prepared && u.GetKind() != "Namespace" {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,19 +44,24 @@ func (d *Deployer) inventoryRef() Ref {
 	return Ref{APIVersion: "v1", Kind: "ConfigMap", Namespace: d.opts.Namespace, Name: d.inventoryName()}
 }
 
-// readInventory returns the kinds recorded by earlier applies; none when there is no
-// inventory yet. An object of that name that is not this project's is an error:
-// devloop neither trusts nor overwrites it.
-func (d *Deployer) readInventory(ctx context.Context) ([]schema.GroupVersionKind, error) {
+// inventory is what readInventory found.
+type inventory struct {
+	exists bool
+	kinds  []schema.GroupVersionKind // sorted, unique
+}
+
+// readInventory returns the kinds recorded by earlier applies. An object of that name
+// that is not this project's is an error: devloop neither trusts nor overwrites it.
+func (d *Deployer) readInventory(ctx context.Context) (inventory, error) {
 	cm, err := d.dyn.Resource(configMapsGVR()).Namespace(d.opts.Namespace).Get(ctx, d.inventoryName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, nil
+		return inventory{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading inventory configmap %s/%s: %w", d.opts.Namespace, d.inventoryName(), err)
+		return inventory{}, fmt.Errorf("reading inventory configmap %s/%s: %w", d.opts.Namespace, d.inventoryName(), err)
 	}
 	if !d.owns(cm) {
-		return nil, fmt.Errorf("inventory configmap %s/%s exists but is not labelled %s=%s, %s=%s: rename or remove it",
+		return inventory{}, fmt.Errorf("inventory configmap %s/%s exists but is not labelled %s=%s, %s=%s: rename or remove it",
 			d.opts.Namespace, d.inventoryName(), LabelManagedBy, ManagedByValue, LabelProject, d.opts.Project)
 	}
 	data, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
@@ -72,13 +78,18 @@ func (d *Deployer) readInventory(ctx context.Context) ([]schema.GroupVersionKind
 		}
 		gvks = append(gvks, gv.WithKind(line[i+1:]))
 	}
-	return gvks, nil
+	return inventory{exists: true, kinds: uniqueGVKs(gvks)}, nil
 }
 
-// writeInventory records gvks, replacing what was recorded.
-func (d *Deployer) writeInventory(ctx context.Context, gvks []schema.GroupVersionKind) error {
+// writeInventory records gvks, replacing what old recorded; it sends nothing when
+// that would change nothing, saving a request per apply and prune.
+func (d *Deployer) writeInventory(ctx context.Context, old inventory, gvks []schema.GroupVersionKind) error {
+	gvks = uniqueGVKs(gvks)
+	if old.exists && slices.Equal(old.kinds, gvks) {
+		return nil
+	}
 	lines := make([]string, 0, len(gvks))
-	for _, gvk := range uniqueGVKs(gvks) {
+	for _, gvk := range gvks {
 		lines = append(lines, gvkLine(gvk))
 	}
 	cm := &unstructured.Unstructured{Object: map[string]interface{}{

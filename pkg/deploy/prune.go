@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -70,7 +71,7 @@ func (d *Deployer) prune(ctx context.Context, keep []Ref, cleanup bool) ([]Ref, 
 		return nil, err
 	}
 	namespaceGVK := schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}
-	gvks := append(append(inv, gvksOf(keep)...), namespaceGVK)
+	gvks := append(append(slices.Clone(inv.kinds), gvksOf(keep)...), namespaceGVK)
 	if cleanup {
 		gvks = append(gvks, commonKinds()...)
 	}
@@ -141,7 +142,7 @@ func (d *Deployer) prune(ctx context.Context, keep []Ref, cleanup bool) ([]Ref, 
 	if cleanup && len(remaining) == 0 {
 		return deleted, nil // the inventory is deleted next
 	}
-	return deleted, d.writeInventory(ctx, remaining)
+	return deleted, d.writeInventory(ctx, inv, remaining)
 }
 
 // commonKinds are the built-in kinds manifests usually hold.
