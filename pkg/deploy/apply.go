@@ -107,7 +107,7 @@ func (d *Deployer) apply(ctx context.Context, objs []*unstructured.Unstructured)
 		applied = append(applied, ref)
 		d.send(ctx, event.Event{Status: event.StatusProgress, Resource: ref.String(), Message: "applied"})
 	}
-	if !prepared {
+	if !prepared && len(sorted) > 0 {
 		if err := prepare(); err != nil {
 			return applied, err
 		}

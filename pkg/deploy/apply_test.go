@@ -236,3 +236,14 @@ func TestApplyFailureEvent(t *testing.T) {
 		t.Errorf("failure event (-want +got):\n%s", diff)
 	}
 }
+
+func TestApplyNothing(t *testing.T) {
+	c := newFakeCluster(t)
+	applied, err := c.deployer(t, "shop").Apply(context.Background(), nil)
+	if err != nil || len(applied) != 0 {
+		t.Errorf("Apply(nil) = %v, %v; want nothing applied", applied, err)
+	}
+	if got := c.names(t); len(got) != 0 {
+		t.Errorf("Apply(nil) created %v, want nothing", got)
+	}
+}

@@ -78,9 +78,9 @@ func decode(data []byte, file string, withLines bool) ([]*unstructured.Unstructu
 	var objs []*unstructured.Unstructured
 	for i, doc := range splitDocuments(data) {
 		merr := func(line int, err error) error {
-			e := &ManifestError{File: file, Doc: i + 1, Err: err}
-			if withLines {
-				e.Line = line
+			e := &ManifestError{File: file, Err: err}
+			if withLines { // generated YAML (kustomize): positions mean nothing to the user
+				e.Doc, e.Line = i+1, line
 			}
 			return e
 		}

@@ -31,11 +31,19 @@
 //
 // Prune must find objects of kinds that are no longer in the manifests. Apply therefore
 // records every kind it applied in a ConfigMap named devloop-inventory-<project> in the
-// default namespace (itself labelled as devloop's). Prune lists, in all namespaces and
-// by label selector, every kind in that inventory, every kind applied now, and
-// Namespaces; it then shrinks the inventory to the kinds still in use. If the inventory
-// is deleted by hand, objects of kinds that also left the manifests are no longer found
-// (they are leaked, never wrongly deleted).
+// default namespace (itself labelled as devloop's, written only when the kinds change).
+// Prune lists, in all namespaces and by label selector, every kind in that inventory,
+// every kind applied now, and Namespaces; it then shrinks the inventory to the kinds
+// still in use. Cleanup also lists the common built-in kinds. If the inventory is
+// deleted by hand, objects of unusual kinds that also left the manifests are no longer
+// found: they are leaked, never wrongly deleted.
+//
+// # Requests
+//
+// A steady-state pass costs one apply request per object plus a few reads (the
+// namespace, the inventory, one list per recorded kind). client-go's default
+// client-side limit of 5 requests per second would dominate that on a local cluster:
+// callers should raise rest.Config QPS and Burst (the tests use 50 and 100).
 //
 // This package does not watch rollouts (see package rollout) and does not decide which
 // images to build or where they are loaded.
