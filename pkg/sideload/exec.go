@@ -63,9 +63,12 @@ func (r ExecRunner) Run(ctx context.Context, stdin io.Reader, stdout, stderr io.
 // RunError is a command that failed, with what it printed on stderr. Its message is
 // one line; Output holds the rest for the top level to print.
 type RunError struct {
+	// Command is the command line that ran.
 	Command []string
-	Output  []byte
-	Err     error
+	// Output is the tail of what it wrote to stderr.
+	Output []byte
+	// Err is how it failed: *exec.ExitError, a start error, or the context's error.
+	Err error
 }
 
 // Error implements error: the command, how it failed and its last line of output.

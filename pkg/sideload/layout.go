@@ -45,7 +45,7 @@ const maxManifestSize = 4 << 20
 // directory, so the selection is by digest, never by position.
 func readLayoutImage(dir string, dgst v1.Hash) (*layoutImage, error) {
 	if dir == "" {
-		return nil, errors.New("image has no OCI layout directory")
+		return nil, errors.New("the image has no OCI layout directory (was it built into a Docker daemon? only the docker target loads those)")
 	}
 	idxRaw, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil {

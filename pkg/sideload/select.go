@@ -57,7 +57,8 @@ type SelectOptions struct {
 // With auto, the kube context decides: kind-NAME → kind cluster NAME; minikube →
 // docker through minikube's docker-env; docker-desktop → docker; the test bed →
 // its containerd; any other cluster publishing a local registry (KEP-1755) → that
-// registry. Context names come first: they say more than the ConfigMap (kind and
+// registry. Every Sideloader it returns is also a fmt.Stringer naming the target
+// for messages ("kind cluster dev"). Context names come first: they say more than the ConfigMap (kind and
 // the test bed may publish one too, and loading into the node beats a registry).
 func Select(opts SelectOptions) (Sideloader, error) {
 	if opts.Getenv == nil {
