@@ -1,8 +1,121 @@
 package app
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devloop/devloop/pkg/build"
+	"github.com/devloop/devloop/pkg/config"
+	"github.com/devloop/devloop/pkg/event"
+	"github.com/devloop/devloop/pkg/loop"
+)
 
 // pipelineCommands are the commands that run devloop's stages.
 func pipelineCommands(g *globalFlags) []*cobra.Command {
+	return []*cobra.Command{newBuildCmd(g), newRunCmd(g), newDevCmd(g)}
+}
+
+// session is what every pipeline command sets up: the config, the sink that
+// shows events, and how BuildKit shows progress.
+type session struct {
+	cfg     *config.Config
+	sink    event.Sink
+	printer *printer // nil with --output json
+	wiring  wiring
+	json    bool
+}
+
+// newSession loads the config and picks the output: JSON Lines events on stdout,
+// or a human printer on stderr.
+func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{cfg: cfg, wiring: wiring{g: g}}
+	errOut := cmd.ErrOrStderr()
+	if g.output == "json" {
+		s.json = true
+		s.sink = event.NewJSONLines(cmd.OutOrStdout(), nil)
+		s.wiring.progress = build.ProgressEvents
+		return s, nil
+	}
+	tty := isTerminal(errOut)
+	p := &printer{out: cmd.OutOrStdout(), err: errOut, tty: tty, color: tty && os.Getenv("NO_COLOR") == "", verbose: g.verbose}
+	s.printer, s.sink = p, p
+	s.wiring.progressOut = errOut
+	switch {
+	case tty:
+		s.wiring.progress = build.ProgressTTY
+		p.holdBuild = true
+	case g.verbose > 0:
+		s.wiring.progress = build.ProgressPlain
+	default:
+		s.wiring.progress = build.ProgressQuiet
+	}
+	return s, nil
+}
+
+// loadConfig loads devloop.yaml with the requested profiles. Every problem is a
+// usage error (exit 2).
+func loadConfig(g *globalFlags) (*config.Config, error) {
+	cfg, err := config.Load(g.filename, g.profiles...)
+	if err == nil {
+		return cfg, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usagef("no config: %s does not exist (use -f to name another file)", g.filename)
+	}
+	return nil, usageError{err}
+}
+
+// engine makes the Engine for the session.
+func (s *session) engine(ctx context.Context, opts loop.Options) (*loop.Engine, error) {
+	opts.NewStages = s.wiring.stages
+	opts.Sink = s.sink
+	opts.AllowContexts = s.wiring.allow
+	if !s.wiring.buildOnly {
+		if p, err := loop.DefaultStatePath(s.cfg.Name); err == nil {
+			opts.State = loop.NewStateStore(p)
+		}
+	}
+	e, err := loop.New(ctx, s.cfg, opts)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return e, nil
+}
+
+// done finishes the output and marks an error the printer already showed, so
+// Main does not print it twice.
+func (s *session) done(err error) error {
+	if s.printer != nil {
+		s.printer.Flush()
+	}
+	if err == nil {
+		return nil
+	}
+	err = classify(err)
+	var u usageError
+	if s.printer != nil && !errors.As(err, &u) {
+		return reportedError{err}
+	}
+	return err
+}
+
+// reportedError is an error the events already showed to the user.
+type reportedError struct{ err error }
+
+func (r reportedError) Error() string { return r.err.Error() }
+func (r reportedError) Unwrap() error { return r.err }
+
+func checkArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
 	return nil
 }

@@ -8,7 +8,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-logr/logr"
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 // Exit codes, documented in the README.
@@ -51,7 +54,10 @@ func Main(ctx context.Context, s Streams, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	printError(s.Err, err)
+	var r reportedError
+	if !errors.As(err, &r) {
+		printError(s.Err, err)
+	}
 	var u usageError
 	if errors.As(err, &u) || isFlagError(err) {
 		return ExitUsage
@@ -92,11 +98,23 @@ Exit codes: 0 success, 1 the work failed (build, load, apply, rollout), 2 usage 
 		if g.output != "text" && g.output != "json" {
 			return usagef("--output must be text or json, not %q", g.output)
 		}
+		quietLibraries(g.verbose)
 		return nil
 	}
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(pipelineCommands(g)...)
 	return root
+}
+
+// quietLibraries silences the process-wide loggers of libraries devloop uses
+// (BuildKit's logrus, client-go's klog) unless -vv asks for them: libraries are
+// silent by default and report through events.
+func quietLibraries(verbose int) {
+	if verbose >= 2 {
+		return
+	}
+	logrus.SetOutput(io.Discard)
+	klog.SetLogger(logr.Discard())
 }
 
 func isFlagError(err error) bool {
@@ -110,9 +128,6 @@ func isFlagError(err error) bool {
 	return false
 }
 
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "devloop: %v\n", err)
-}
 
 // isTerminal reports whether f is a character device (a TTY).
 func isTerminal(w io.Writer) bool {

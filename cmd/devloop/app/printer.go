@@ -1,0 +1,248 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/devloop/devloop/pkg/deploy/rollout"
+	"github.com/devloop/devloop/pkg/event"
+	"github.com/devloop/devloop/pkg/loop"
+)
+
+// printer shows events to a person: one line per thing that happened, phase
+// symbols and colour only on a terminal (and never with NO_COLOR). Application
+// logs go to out, everything else to err.
+type printer struct {
+	mu       sync.Mutex
+	out, err io.Writer
+	tty      bool // symbols and in-place friendly output
+	color    bool
+	verbose  int
+	// holdBuild keeps build lines in held until the next line of another phase
+	// (or flush): BuildKit's terminal display owns the screen while it builds.
+	holdBuild bool
+	held      []string
+}
+
+var _ event.Sink = (*printer)(nil)
+
+// Send implements event.Sink.
+func (p *printer) Send(_ context.Context, e event.Event) {
+	line, toOut := p.format(e)
+	if line == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if toOut {
+		fmt.Fprintln(p.out, line)
+		return
+	}
+	if p.holdBuild && e.Phase == event.PhaseBuild {
+		p.held = append(p.held, line)
+		return
+	}
+	p.flush()
+	fmt.Fprintln(p.err, line)
+}
+
+// Flush prints the lines held back.
+func (p *printer) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flush()
+}
+
+func (p *printer) flush() {
+	for _, l := range p.held {
+		fmt.Fprintln(p.err, l)
+	}
+	p.held = nil
+}
+
+// Symbols of the phase lines.
+const (
+	symStart   = "•"
+	symOK      = "✓"
+	symFail    = "✗"
+	symSkipped = "-"
+	symWarn    = "!"
+)
+
+// ANSI colours.
+const (
+	green = "\x1b[32m"
+	red   = "\x1b[31m"
+	dim   = "\x1b[2m"
+	yel   = "\x1b[33m"
+	reset = "\x1b[0m"
+)
+
+func (p *printer) mark(sym, color, text string) string {
+	if !p.tty {
+		return text
+	}
+	if p.color {
+		return color + sym + reset + " " + text
+	}
+	return sym + " " + text
+}
+
+// format renders e, or "" when it is not worth a line; toOut is set for
+// application logs.
+func (p *printer) format(e event.Event) (line string, toOut bool) {
+	if strings.HasPrefix(e.Message, "warning: ") {
+		return p.mark(symWarn, yel, e.Message), false
+	}
+	switch e.Phase {
+	case event.PhaseIteration:
+		return p.iteration(e), false
+	case event.PhaseWatch:
+		if len(e.Files) > 0 {
+			return p.mark(symStart, dim, "changed: "+strings.Join(e.Files, ", ")), false
+		}
+	case event.PhaseConfig:
+		return p.config(e), false
+	case event.PhaseBuild:
+		return p.build(e), false
+	case event.PhaseSideload:
+		return p.sideload(e), false
+	case event.PhaseDeploy:
+		return p.deploy(e), false
+	case event.PhaseRollout:
+		if e.Status == event.StatusSkipped {
+			return "", false
+		}
+		l := "  " + rollout.FormatEvent(e)
+		switch e.Status {
+		case event.StatusSuccess:
+			l = p.mark(symOK, green, rollout.FormatEvent(e))
+		case event.StatusFailure:
+			l = p.mark(symFail, red, rollout.FormatEvent(e))
+		}
+		return l, false
+	case event.PhasePortForward:
+		return p.status(e, e.Message), false
+	case event.PhaseLog:
+		if e.Status == event.StatusFailure {
+			return p.status(e, e.Message), false
+		}
+		return fmt.Sprintf("[%s] %s", e.Resource, e.Message), true
+	}
+	return "", false
+}
+
+func (p *printer) status(e event.Event, text string) string {
+	switch e.Status {
+	case event.StatusSuccess:
+		return p.mark(symOK, green, text)
+	case event.StatusFailure:
+		return p.mark(symFail, red, text)
+	case event.StatusSkipped:
+		return p.mark(symSkipped, dim, text)
+	}
+	return p.mark(symStart, dim, text)
+}
+
+func (p *printer) iteration(e event.Event) string {
+	switch e.Status {
+	case event.StatusStart:
+		if len(e.Files) == 0 {
+			return ""
+		}
+		return p.mark(symStart, dim, fmt.Sprintf("iteration %d: %s changed", e.Iteration, strings.Join(e.Files, ", ")))
+	case event.StatusFailure:
+		return p.mark(symFail, red, indentTail(e.Message))
+	}
+	return p.status(e, e.Message)
+}
+
+func (p *printer) config(e event.Event) string {
+	if e.Status == event.StatusFailure && e.File != "" {
+		return positioned(e.File, e.Line, e.Column, e.Message)
+	}
+	return p.status(e, e.Message)
+}
+
+func (p *printer) build(e event.Event) string {
+	switch e.Status {
+	case event.StatusStart:
+		return p.mark(symStart, dim, "building "+e.Artifact)
+	case event.StatusSuccess:
+		return p.mark(symOK, green, fmt.Sprintf("built %s in %s: %s", e.Artifact, rollout.FormatElapsed(e.Duration), e.Ref))
+	case event.StatusFailure:
+		if e.File != "" {
+			return positioned(e.File, e.Line, e.Column, e.Message)
+		}
+		return p.mark(symFail, red, fmt.Sprintf("building %s failed: %s", e.Artifact, e.Message))
+	case event.StatusSkipped:
+		return p.mark(symSkipped, dim, fmt.Sprintf("%s: %s, reusing %s", e.Artifact, e.Message, e.Ref))
+	}
+	if p.verbose > 0 && e.Message != "" {
+		return "  " + e.Artifact + ": " + e.Message
+	}
+	return ""
+}
+
+func (p *printer) sideload(e event.Event) string {
+	switch e.Status {
+	case event.StatusStart:
+		if p.verbose > 0 {
+			return p.mark(symStart, dim, fmt.Sprintf("loading %s into %s", e.Artifact, e.Message))
+		}
+	case event.StatusSuccess:
+		extra := loop.Bytes(e.Bytes)
+		if e.BlobsSkipped > 0 {
+			extra += fmt.Sprintf(", %d blobs already there", e.BlobsSkipped)
+		}
+		return p.mark(symOK, green, fmt.Sprintf("loaded %s in %s (%s)", e.Artifact, rollout.FormatElapsed(e.Duration), extra))
+	case event.StatusFailure:
+		return p.mark(symFail, red, indentTail(e.Message))
+	}
+	return ""
+}
+
+func (p *printer) deploy(e event.Event) string {
+	switch e.Status {
+	case event.StatusStart:
+		if p.verbose > 0 || e.Message == "cleaning up" {
+			return p.mark(symStart, dim, e.Message)
+		}
+		return ""
+	case event.StatusProgress:
+		if e.Message == "pruned" || p.verbose > 0 {
+			return fmt.Sprintf("  %s %s", e.Resource, e.Message)
+		}
+		return ""
+	case event.StatusSuccess:
+		if e.Duration > 0 {
+			return p.mark(symOK, green, fmt.Sprintf("%s in %s", e.Message, rollout.FormatElapsed(e.Duration)))
+		}
+	case event.StatusFailure:
+		return p.mark(symFail, red, indentTail(e.Message))
+	}
+	return p.status(e, e.Message)
+}
+
+// positioned formats a located error the way compilers do, so editors' problem
+// matchers pick it up: "file:line:column: error: message".
+func positioned(file string, line, col int, msg string) string {
+	var b strings.Builder
+	b.WriteString(file)
+	if line > 0 {
+		fmt.Fprintf(&b, ":%d", line)
+		if col > 0 {
+			fmt.Fprintf(&b, ":%d", col)
+		}
+	}
+	b.WriteString(": error: " + indentTail(msg))
+	return b.String()
+}
+
+// indentTail indents every line after the first by two spaces.
+func indentTail(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/devloop/devloop/pkg/build"
+	"github.com/devloop/devloop/pkg/config"
+	"github.com/devloop/devloop/pkg/deploy"
+	"github.com/devloop/devloop/pkg/deploy/rollout"
+	"github.com/devloop/devloop/pkg/event"
+	"github.com/devloop/devloop/pkg/loop"
+	"github.com/devloop/devloop/pkg/loop/stages"
+	"github.com/devloop/devloop/pkg/sideload"
+)
+
+// wiring makes the real stages for a config: it is the command line's
+// loop.StagesFunc.
+type wiring struct {
+	g *globalFlags
+	// allow are the --allow-context values.
+	allow []string
+	// buildOnly makes only the builder (devloop build needs no cluster).
+	buildOnly bool
+	// progress and progressOut show BuildKit's progress.
+	progress    build.ProgressMode
+	progressOut io.Writer
+}
+
+// stages implements loop.StagesFunc.
+func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink) (*loop.Stages, error) {
+	cacheDir, err := cacheDir(cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	bopts := build.Options{
+		Builder:     cfg.Build.Buildkit,
+		Output:      build.OutputAuto,
+		CacheDir:    cacheDir,
+		Concurrency: cfg.Build.Concurrency,
+		Progress:    w.progress,
+		ProgressOut: w.progressOut,
+		Events:      sink,
+	}
+	if w.buildOnly {
+		b, err := build.New(ctx, bopts)
+		if err != nil {
+			return nil, fmt.Errorf("connecting to BuildKit: %w", err)
+		}
+		bk := stages.BuildKit{B: b}
+		return &loop.Stages{Builder: bk, Closers: []io.Closer{bk}}, nil
+	}
+
+	ns := w.g.namespace
+	if ns == "" {
+		ns = cfg.Deploy.Namespace
+	}
+	kt, err := config.ResolveKube(config.KubeOptions{Kubeconfig: w.g.kubeconfig, Context: w.g.context, Namespace: ns})
+	if err != nil {
+		return nil, usageError{fmt.Errorf("kube config: %w", err)}
+	}
+	// Refuse a cluster that does not look local before talking to it at all.
+	if err := deploy.CheckContext(kt.Context, kt.Server, append(append([]string(nil), cfg.AllowContexts...), w.allow...)); err != nil {
+		return nil, err
+	}
+	rc := rest.CopyConfig(kt.RestConfig)
+	rc.QPS, rc.Burst = 50, 100 // client-go's 5 QPS would throttle rollout watches
+	rc.WarningHandler = rest.NoWarnings{}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kube client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("kube client: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery()))
+
+	loader, err := w.loader(ctx, cfg, kt, cs)
+	if err != nil {
+		return nil, err
+	}
+	kind := targetKind(loader)
+	if kind == sideload.TargetDocker && cfg.Build.Buildkit == config.DefaultBuildkit && (kt.Context != "minikube" || dockerHost(cfg) != "") {
+		// Build inside the daemon the cluster runs images from: nothing moves.
+		bopts.Builder, bopts.DockerHost = build.BuilderDocker, dockerHost(cfg)
+	} else {
+		bopts.Output = build.OutputLayout
+	}
+	b, err := build.New(ctx, bopts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to BuildKit: %w", err)
+	}
+	bk := stages.BuildKit{B: b}
+	dep, err := deploy.New(dyn, mapper, deploy.Options{
+		Project:    cfg.Name,
+		ConfigPath: cfg.File,
+		Namespace:  kt.Namespace,
+		ImagePaths: stages.ImagePaths(cfg.Deploy.ImagePaths),
+		Sink:       sink,
+	})
+	if err != nil {
+		bk.Close()
+		return nil, err
+	}
+	return &loop.Stages{
+		Builder:   bk,
+		Loader:    loader,
+		Renderer:  stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry},
+		Deployer:  dep,
+		Cleaner:   dep,
+		Waiter:    rollout.New(cs, dyn, sink, rollout.Options{}),
+		Live:      stages.Live{Dyn: dyn, Mapper: mapper},
+		Kube:      loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
+		Target:    fmt.Sprint(loader),
+		Closers:   []io.Closer{bk},
+	}, nil
+}
+
+// loader chooses the sideload target (sideload.Select decides; this only looks up
+// what it needs: the cluster's KEP-1755 local registry).
+func (w wiring) loader(ctx context.Context, cfg *config.Config, kt *config.KubeTarget, cs kubernetes.Interface) (sideload.Sideloader, error) {
+	so := sideload.SelectOptions{
+		Target:           string(cfg.Target.Type),
+		KubeContext:      kt.Context,
+		KindCluster:      cfg.Target.Kind.Cluster,
+		ContainerdSocket: cfg.Target.Containerd.Address,
+		Registry:         cfg.Target.Registry.Host,
+		Insecure:         cfg.Target.Registry.Insecure,
+		Getenv: func(k string) string {
+			if k == "DOCKER_HOST" && cfg.Target.Docker.Host != "" {
+				return cfg.Target.Docker.Host
+			}
+			return os.Getenv(k)
+		},
+	}
+	if t := cfg.Target.Type; (t == config.TargetAuto || t == config.TargetRegistry || t == "") && so.Registry == "" {
+		lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		cm, err := cs.CoreV1().ConfigMaps(sideload.LocalRegistryNamespace).Get(lctx, sideload.LocalRegistryConfigMap, metav1.GetOptions{})
+		cancel()
+		if err == nil {
+			if lr, err := sideload.ParseLocalRegistryHosting(cm.Data); err == nil && lr.Host != "" {
+				so.LocalRegistry = &lr
+			}
+		}
+	}
+	l, err := sideload.Select(so)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return l, nil
+}
+
+// targetKind tells which kind of target a Sideloader is from its description:
+// sideload.Select does not say which one it chose.
+func targetKind(l sideload.Sideloader) string {
+	s := fmt.Sprint(l)
+	for _, k := range []string{sideload.TargetDocker, sideload.TargetKind, sideload.TargetContainerd, sideload.TargetRegistry} {
+		if strings.HasPrefix(s, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// dockerHost is the Docker daemon the docker target names, if any.
+func dockerHost(cfg *config.Config) string {
+	if cfg.Target.Docker.Host != "" {
+		return cfg.Target.Docker.Host
+	}
+	return os.Getenv("DOCKER_HOST")
+}
+
+// cacheDir is where the project's OCI layouts live.
+func cacheDir(project string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the cache directory: %w", err)
+	}
+	return filepath.Join(dir, "devloop", project, "images"), nil
+}
