@@ -39,8 +39,10 @@ func TestRunOnce(t *testing.T) {
 	}{
 		{name: "success applies once and waits", wantApplies: 1, wantLoads: 2, wantWaits: 1},
 		{
-			name:    "failed build applies nothing",
-			setup:   func(f *fakes) { f.builder.fail = map[string]error{"worker": errors.New("Dockerfile:2: RUN false: exit code 1")} },
+			name: "failed build applies nothing",
+			setup: func(f *fakes) {
+				f.builder.fail = map[string]error{"worker": errors.New("Dockerfile:2: RUN false: exit code 1")}
+			},
 			wantErr: "building worker: Dockerfile:2",
 		},
 		{

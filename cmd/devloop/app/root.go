@@ -128,7 +128,6 @@ func isFlagError(err error) bool {
 	return false
 }
 
-
 // isTerminal reports whether f is a character device (a TTY).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
