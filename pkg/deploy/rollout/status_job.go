@@ -20,9 +20,16 @@ func jobStatusOf(obj *unstructured.Unstructured) (string, bool, error) {
 // it failed. Jobs carry no observedGeneration; their conditions are authoritative.
 func jobStatus(j *batchv1.Job) (string, bool, error) {
 	st := j.Status
-	progress := fmt.Sprintf("%d succeeded", st.Succeeded)
+	// Finished pods are first listed as uncounted, then moved to the counters;
+	// they have finished all the same.
+	succeeded, failed := st.Succeeded, st.Failed
+	if u := st.UncountedTerminatedPods; u != nil {
+		succeeded += int32(len(u.Succeeded))
+		failed += int32(len(u.Failed))
+	}
+	progress := fmt.Sprintf("%d succeeded", succeeded)
 	if j.Spec.Completions != nil {
-		progress = fmt.Sprintf("%d/%d succeeded", st.Succeeded, *j.Spec.Completions)
+		progress = fmt.Sprintf("%d/%d succeeded", succeeded, *j.Spec.Completions)
 	}
 	for _, c := range st.Conditions {
 		if c.Status != corev1.ConditionTrue {
@@ -43,8 +50,8 @@ func jobStatus(j *batchv1.Job) (string, bool, error) {
 	if st.Active > 0 {
 		progress += fmt.Sprintf(", %d active", st.Active)
 	}
-	if st.Failed > 0 {
-		progress += fmt.Sprintf(", %d failed", st.Failed)
+	if failed > 0 {
+		progress += fmt.Sprintf(", %d failed", failed)
 	}
 	return progress, false, nil
 }

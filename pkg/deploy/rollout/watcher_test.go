@@ -70,15 +70,15 @@ func (c fakeCluster) updateDeployment(t *testing.T, obj *unstructured.Unstructur
 	}
 }
 
-// replicaSet is a ReplicaSet of deployment web at a revision.
-func replicaSet(name, revision string) *appsv1.ReplicaSet {
+// replicaSet is a ReplicaSet of deployment d at a revision.
+func replicaSet(d *unstructured.Unstructured, name, revision string) *appsv1.ReplicaSet {
 	isController := true
 	return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{
 		Name: name, Namespace: "default", UID: "7e6d5c4b-3a29-4817-9f6e-5d4c3b2a1908",
 		Annotations: map[string]string{revisionAnnotation: revision},
 		OwnerReferences: []metav1.OwnerReference{{
-			APIVersion: "apps/v1", Kind: "Deployment", Name: "web",
-			UID: "5f1c2a40-6e0b-4b57-9a2e-2f7f4f8f3b10", Controller: &isController,
+			APIVersion: "apps/v1", Kind: "Deployment", Name: d.GetName(),
+			UID: d.GetUID(), Controller: &isController,
 		}},
 	}}
 }
@@ -118,6 +118,15 @@ func waitFor(t *testing.T, events <-chan event.Event, msg string) {
 	}
 }
 
+// loadDeployment reads a recorded Deployment and moves it to namespace default,
+// where the recorded pods live.
+func loadDeployment(t *testing.T, file string) *unstructured.Unstructured {
+	t.Helper()
+	d := loadObject(t, "status/"+file)
+	d.SetNamespace("default")
+	return d
+}
+
 // withStatus returns a copy of a recorded deployment with other status numbers.
 func withStatus(t *testing.T, obj *unstructured.Unstructured, replicas, updated, available int64) *unstructured.Unstructured {
 	t.Helper()
@@ -131,7 +140,7 @@ func withStatus(t *testing.T, obj *unstructured.Unstructured, replicas, updated,
 }
 
 func TestWaitDeploymentBecomesReady(t *testing.T) {
-	created := loadObject(t, "status/deployment-no-status-yet.yaml")
+	created := loadDeployment(t, "deployment-no-status-yet.yaml")
 	c := newFakeCluster(t, []*unstructured.Unstructured{created})
 	events := make(sinkChan, 100)
 	rec := &event.Recorder{}
@@ -141,7 +150,7 @@ func TestWaitDeploymentBecomesReady(t *testing.T) {
 	go func() { done <- w.Wait(context.Background(), []Resource{webDeployment}, 30*time.Second) }()
 
 	// Drive the controller's side step by step, each after the watcher saw the last.
-	progressing := loadObject(t, "status/deployment-created.yaml")
+	progressing := loadDeployment(t, "deployment-created.yaml")
 	waitFor(t, events, "waiting for the controller to observe generation 1 (at 0)")
 	c.updateDeployment(t, progressing)
 	waitFor(t, events, "0/2 ready")
@@ -182,8 +191,9 @@ func TestWaitDeploymentBecomesReady(t *testing.T) {
 }
 
 func TestWaitFailsFastOnStuckPods(t *testing.T) {
-	progressing := loadObject(t, "status/deployment-created.yaml") // revision 1
-	rolling := loadObject(t, "status/deployment-partially-updated.yaml")
+	progressing := loadDeployment(t, "deployment-created.yaml")       // revision 1
+	rolling := loadDeployment(t, "deployment-partially-updated.yaml") // revision 2
+	unobserved := loadDeployment(t, "deployment-generation-not-observed.yaml")
 	crashing := loadPod(t, "pods/crashloopbackoff.yaml")
 	neverPull := loadPod(t, "pods/errimageneverpull.yaml")
 	unschedulable := loadPod(t, "pods/unschedulable.yaml")
@@ -198,7 +208,7 @@ func TestWaitFailsFastOnStuckPods(t *testing.T) {
 			name:       "crash loop of the new replica set",
 			deployment: progressing,
 			objs: []runtime.Object{
-				replicaSet("web-7d4b9c8f6d", "1"), crashing,
+				replicaSet(progressing, "web-7d4b9c8f6d", "1"), crashing,
 				podEvent(crashing, "Normal", "Started", "Started container app", 2),
 				podEvent(crashing, "Warning", "BackOff", "Back-off restarting failed container app in pod web-7d4b9c8f6d-x2x9q_default(d0c1b2a3-9f8e-4d7c-b6a5-0f1e2d3c4b5a)", 3),
 			},
@@ -215,7 +225,7 @@ func TestWaitFailsFastOnStuckPods(t *testing.T) {
 		{
 			name:       "image never pulled",
 			deployment: progressing,
-			objs:       []runtime.Object{replicaSet("web-7d4b9c8f6d", "1"), neverPull},
+			objs:       []runtime.Object{replicaSet(progressing, "web-7d4b9c8f6d", "1"), neverPull},
 			want: &FailureError{
 				Resource: "deployment/web", Pod: "web-7d4b9c8f6d-x2x9q", Container: "app", Reason: "ErrImageNeverPull",
 				Message: `Container image "devloop.local/missing:1" is not present with pull policy of Never`,
@@ -224,7 +234,7 @@ func TestWaitFailsFastOnStuckPods(t *testing.T) {
 		{
 			name:       "unschedulable",
 			deployment: progressing,
-			objs:       []runtime.Object{replicaSet("web-7d4b9c8f6d", "1"), unschedulable},
+			objs:       []runtime.Object{replicaSet(progressing, "web-7d4b9c8f6d", "1"), unschedulable},
 			want: &FailureError{
 				Resource: "deployment/web", Pod: "web-7d4b9c8f6d-x2x9q", Reason: "Unschedulable",
 				Message: "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
@@ -234,13 +244,13 @@ func TestWaitFailsFastOnStuckPods(t *testing.T) {
 			// The crashing pod belongs to revision 1; the deployment rolls out revision 2.
 			name:       "crash loop of an old replica set is not this rollout's",
 			deployment: rolling,
-			objs:       []runtime.Object{replicaSet("web-7d4b9c8f6d", "1"), crashing},
+			objs:       []runtime.Object{replicaSet(rolling, "web-7d4b9c8f6d", "1"), crashing},
 		},
 		{
 			// The controller has not seen the new spec: the pods it has are old ones.
 			name:       "nothing is current before the generation is observed",
-			deployment: loadObject(t, "status/deployment-generation-not-observed.yaml"),
-			objs:       []runtime.Object{replicaSet("web-7d4b9c8f6d", "2"), crashing},
+			deployment: unobserved,
+			objs:       []runtime.Object{replicaSet(unobserved, "web-7d4b9c8f6d", "2"), crashing},
 		},
 	}
 	for _, tc := range tests {
@@ -279,7 +289,7 @@ func TestWaitFailsFastOnStuckPods(t *testing.T) {
 }
 
 func TestWaitReturnsPromptlyOnCancel(t *testing.T) {
-	c := newFakeCluster(t, []*unstructured.Unstructured{loadObject(t, "status/deployment-created.yaml")})
+	c := newFakeCluster(t, []*unstructured.Unstructured{loadDeployment(t, "deployment-created.yaml")})
 	w := New(c.client, c.dyn, nil, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -295,7 +305,7 @@ func TestWaitReturnsPromptlyOnCancel(t *testing.T) {
 }
 
 func TestWaitReestablishesClosedWatch(t *testing.T) {
-	progressing := loadObject(t, "status/deployment-created.yaml")
+	progressing := loadDeployment(t, "deployment-created.yaml")
 	c := newFakeCluster(t, []*unstructured.Unstructured{progressing})
 
 	// The first watch on deployments is ours to close; later ones are the fake's.
