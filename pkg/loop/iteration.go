@@ -176,43 +176,48 @@ func (e *Engine) loadPhase(ctx context.Context, reused map[string]bool, t *timin
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, max(1, e.cfg.Build.Concurrency))
 	)
+	var todo []string
 	for _, a := range e.cfg.Artifacts {
 		b := e.builds[a.Image]
 		if l, ok := e.loaded[a.Image]; ok && l.digest == b.image.Digest {
 			refs[a.Image] = l.ref
 			continue
 		}
+		todo = append(todo, a.Image)
+	}
+	for _, a := range todo {
+		b := e.builds[a]
 		wg.Go(func() {
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				mu.Lock()
-				errs = append(errs, fmt.Errorf("loading %s: %w", a.Image, context.Cause(ctx)))
+				errs = append(errs, fmt.Errorf("loading %s: %w", a, context.Cause(ctx)))
 				mu.Unlock()
 				return
 			}
 			defer func() { <-sem }()
 			ls := e.opts.Now()
-			e.send(ctx, event.Event{Phase: event.PhaseSideload, Status: event.StatusStart, Artifact: a.Image, Ref: b.image.Ref.String(), Message: e.stages.Target})
+			e.send(ctx, event.Event{Phase: event.PhaseSideload, Status: event.StatusStart, Artifact: a, Ref: b.image.Ref.String(), Message: e.stages.Target})
 			res, err := e.stages.Loader.Load(ctx, b.image)
-			ev := event.Event{Phase: event.PhaseSideload, Artifact: a.Image, Duration: e.opts.Now().Sub(ls)}
+			ev := event.Event{Phase: event.PhaseSideload, Artifact: a, Duration: e.opts.Now().Sub(ls)}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				err = fmt.Errorf("loading %s: %w", a.Image, err)
+				err = fmt.Errorf("loading %s: %w", a, err)
 				ev.Status, ev.Message = event.StatusFailure, err.Error()
 				e.send(ctx, ev)
 				errs = append(errs, err)
-				if reused[a.Image] {
-					failedReused = append(failedReused, a.Image)
+				if reused[a] {
+					failedReused = append(failedReused, a)
 				}
 				return
 			}
 			ref := res.Ref.String()
 			ev.Status, ev.Ref, ev.Bytes, ev.BlobsSkipped = event.StatusSuccess, ref, res.BytesSent, res.BlobsSkipped
 			e.send(ctx, ev)
-			refs[a.Image] = ref
-			e.loaded[a.Image] = loadedImage{digest: b.image.Digest, ref: ref}
+			refs[a] = ref
+			e.loaded[a] = loadedImage{digest: b.image.Digest, ref: ref}
 			t.loaded++
 			t.bytes += res.BytesSent
 		})
