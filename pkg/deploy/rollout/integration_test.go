@@ -300,3 +300,97 @@ func contains(lines []string, want string) bool {
 func containsSubstring(lines []string, want string) bool {
 	return strings.Contains(fmt.Sprint(lines), want)
 }
+
+func TestIntegrationStatefulSetAndDaemonSet(t *testing.T) {
+	client, dyn, ns := testbedClients(t)
+	ctx := t.Context()
+	labels := func(app string) map[string]string { return map[string]string{"app": app} }
+	replicas := int32(2)
+	redis := podSpec(func(c *corev1.Container) {
+		c.Name = "redis"
+		c.Image = "docker.io/library/redis:7"
+		c.Command = nil
+		c.ReadinessProbe.Exec.Command = []string{"redis-cli", "ping"}
+	})
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "redis"},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    &replicas,
+			ServiceName: "redis",
+			Selector:    &metav1.LabelSelector{MatchLabels: labels("redis")},
+			Template:    corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels("redis")}, Spec: redis},
+		},
+	}
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent"},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels("agent")},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels("agent")}, Spec: podSpec(nil)},
+		},
+	}
+	if _, err := client.AppsV1().StatefulSets(ns).Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	resources := []Resource{
+		{GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "StatefulSet"}, Namespace: ns, Name: "redis"},
+		{GVK: schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "DaemonSet"}, Namespace: ns, Name: "agent"},
+	}
+	wait := func(what string) {
+		t.Helper()
+		rec := &event.Recorder{}
+		start := time.Now()
+		if err := New(client, dyn, rec, Options{}).Wait(ctx, resources, 2*time.Minute); err != nil {
+			t.Fatalf("Wait() %s = %v, want nil", what, err)
+		}
+		t.Logf("%s done in %v", what, time.Since(start))
+		logEvents(t, rec)
+	}
+	wait("first rollout")
+
+	// A rolling update of both, then a StatefulSet update that crashes: the
+	// crash of the pod at the new revision fails the wait.
+	env := []corev1.EnvVar{{Name: "VERSION", Value: "2"}}
+	liveSts, err := client.AppsV1().StatefulSets(ns).Get(ctx, "redis", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveSts.Spec.Template.Spec.Containers[0].Env = env
+	if _, err := client.AppsV1().StatefulSets(ns).Update(ctx, liveSts, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	liveDs, err := client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveDs.Spec.Template.Spec.Containers[0].Env = env
+	if _, err := client.AppsV1().DaemonSets(ns).Update(ctx, liveDs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wait("rolling update")
+
+	liveSts, err = client.AppsV1().StatefulSets(ns).Get(ctx, "redis", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	liveSts.Spec.Template.Spec.Containers[0].Command = []string{"sh", "-c", "echo 'bad config'; exit 1"}
+	if _, err := client.AppsV1().StatefulSets(ns).Update(ctx, liveSts, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = New(client, dyn, nil, Options{}).Wait(ctx, resources[:1], 2*time.Minute)
+	elapsed := time.Since(start)
+	var fe *FailureError
+	if !errors.As(err, &fe) || fe.Reason != "CrashLoopBackOff" {
+		t.Fatalf("Wait() after a crashing update = %v, want a CrashLoopBackOff *FailureError", err)
+	}
+	t.Logf("detected in %v:\n%s", elapsed, FormatFailure(err, elapsed))
+	if elapsed > detectWithin {
+		t.Errorf("failure detected after %v, want within %v", elapsed, detectWithin)
+	}
+	if !contains(fe.Logs, "bad config") {
+		t.Errorf("FailureError.Logs = %q, want a line %q", fe.Logs, "bad config")
+	}
+}

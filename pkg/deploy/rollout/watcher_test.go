@@ -359,3 +359,30 @@ func TestWaitRejectsUnsupportedKinds(t *testing.T) {
 		t.Fatalf("Wait(nothing) = %v, want nil", err)
 	}
 }
+
+func TestWaitOneFailureStopsTheOthers(t *testing.T) {
+	progressing := loadDeployment(t, "deployment-created.yaml")
+	other := loadDeployment(t, "deployment-created.yaml")
+	other.SetName("api")
+	other.SetUID("0c0ffee0-0000-4000-8000-000000000001")
+	crashing := loadPod(t, "pods/crashloopbackoff.yaml")
+	c := newFakeCluster(t, []*unstructured.Unstructured{progressing, other}, replicaSet(progressing, "web-7d4b9c8f6d", "1"), crashing)
+	rec := &event.Recorder{}
+	w := New(c.client, c.dyn, rec, Options{})
+	api := webDeployment
+	api.Name = "api"
+
+	err := w.Wait(context.Background(), []Resource{api, webDeployment}, 10*time.Second)
+	var fe *FailureError
+	if !errors.As(err, &fe) || fe.Resource != "deployment/web" {
+		t.Fatalf("Wait() = %v, want the *FailureError of deployment/web alone", err)
+	}
+	final := map[string]event.Status{}
+	for _, e := range rec.Events() {
+		final[e.Resource] = e.Status
+	}
+	want := map[string]event.Status{"deployment/web": event.StatusFailure, "deployment/api": event.StatusSkipped}
+	if diff := cmp.Diff(want, final); diff != "" {
+		t.Errorf("last event per resource mismatch (-want +got):\n%s", diff)
+	}
+}
