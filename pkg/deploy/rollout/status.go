@@ -79,6 +79,16 @@ func deploymentStatus(d *appsv1.Deployment) (string, bool, error) {
 			return "", false, fmt.Errorf("progress deadline exceeded: %s", c.Message)
 		}
 	}
+	msg, done := deploymentProgress(d)
+	if !done && d.Spec.Paused {
+		// A paused Deployment does not roll out its new template; say so rather
+		// than wait silently for the deadline.
+		msg = "paused (kubectl rollout resume), " + msg
+	}
+	return msg, done, nil
+}
+
+func deploymentProgress(d *appsv1.Deployment) (string, bool) {
 	want := int32(1)
 	if d.Spec.Replicas != nil {
 		want = *d.Spec.Replicas
@@ -86,14 +96,14 @@ func deploymentStatus(d *appsv1.Deployment) (string, bool, error) {
 	st := d.Status
 	switch {
 	case st.UpdatedReplicas < want:
-		return fmt.Sprintf("%d/%d replicas updated", st.UpdatedReplicas, want), false, nil
+		return fmt.Sprintf("%d/%d replicas updated", st.UpdatedReplicas, want), false
 	case st.Replicas > st.UpdatedReplicas:
 		old := st.Replicas - st.UpdatedReplicas
-		return fmt.Sprintf("%d old %s pending termination", old, plural(old, "replica", "replicas")), false, nil
+		return fmt.Sprintf("%d old %s pending termination", old, plural(old, "replica", "replicas")), false
 	case st.AvailableReplicas < st.UpdatedReplicas:
-		return fmt.Sprintf("%d/%d ready", st.AvailableReplicas, st.UpdatedReplicas), false, nil
+		return fmt.Sprintf("%d/%d ready", st.AvailableReplicas, st.UpdatedReplicas), false
 	}
-	return fmt.Sprintf("%d/%d ready", st.AvailableReplicas, want), true, nil
+	return fmt.Sprintf("%d/%d ready", st.AvailableReplicas, want), true
 }
 
 func plural(n int32, one, many string) string {

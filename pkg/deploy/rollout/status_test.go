@@ -21,6 +21,7 @@ func TestStatus(t *testing.T) {
 		{file: "deployment-old-replicas-pending-termination.yaml", wantMsg: "1 old replica pending termination"},
 		{file: "deployment-available-less-than-updated.yaml", wantMsg: "1/2 ready"},
 		{file: "deployment-complete.yaml", wantMsg: "2/2 ready", wantDone: true},
+		{file: "deployment-paused.yaml", wantMsg: "paused (kubectl rollout resume), 1/2 replicas updated"},
 		{file: "deployment-scaled-to-zero.yaml", wantMsg: "0/0 ready", wantDone: true},
 		{file: "deployment-progress-deadline-exceeded.yaml", wantErr: `progress deadline exceeded: ReplicaSet "web-bdf7d7695" has timed out progressing.`},
 

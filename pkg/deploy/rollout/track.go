@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -289,7 +290,8 @@ func (t *tracker) emit(ctx context.Context, status event.Status, msg string) {
 
 // fail reports err to the sink and returns it.
 func (t *tracker) fail(ctx context.Context, err error) error {
-	msg := err.Error()
+	// The event names the resource already.
+	msg := strings.TrimPrefix(err.Error(), t.res.String()+": ")
 	var fe *FailureError
 	if errors.As(err, &fe) {
 		msg = fe.summary()

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -384,5 +385,20 @@ func TestWaitOneFailureStopsTheOthers(t *testing.T) {
 	want := map[string]event.Status{"deployment/web": event.StatusFailure, "deployment/api": event.StatusSkipped}
 	if diff := cmp.Diff(want, final); diff != "" {
 		t.Errorf("last event per resource mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestWaitProgressDeadlineExceeded(t *testing.T) {
+	c := newFakeCluster(t, []*unstructured.Unstructured{loadDeployment(t, "deployment-progress-deadline-exceeded.yaml")})
+	rec := &event.Recorder{}
+	err := New(c.client, c.dyn, rec, Options{}).Wait(context.Background(), []Resource{webDeployment}, 10*time.Second)
+	const want = `deployment/web: progress deadline exceeded: ReplicaSet "web-bdf7d7695" has timed out progressing.`
+	if err == nil || err.Error() != want {
+		t.Fatalf("Wait() = %v, want %q", err, want)
+	}
+	events := rec.Events()
+	last := events[len(events)-1]
+	if last.Status != event.StatusFailure || last.Message != strings.TrimPrefix(want, "deployment/web: ") {
+		t.Errorf("last event = %s %q, want the failure without the resource repeated", last.Status, last.Message)
 	}
 }
