@@ -101,7 +101,8 @@ func (p *printer) format(e event.Event) (line string, toOut bool) {
 	case event.PhaseIteration:
 		return p.iteration(e), false
 	case event.PhaseWatch:
-		if len(e.Files) > 0 {
+		// The iteration's start line names the files already.
+		if p.verbose > 0 && len(e.Files) > 0 {
 			return p.mark(symStart, dim, "changed: "+strings.Join(e.Files, ", ")), false
 		}
 	case event.PhaseConfig:

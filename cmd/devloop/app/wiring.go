@@ -116,16 +116,18 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 		return nil, err
 	}
 	return &loop.Stages{
-		Builder:  bk,
-		Loader:   loader,
-		Renderer: stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry},
-		Deployer: dep,
-		Cleaner:  dep,
-		Waiter:   rollout.New(cs, dyn, sink, rollout.Options{}),
-		Live:     stages.Live{Dyn: dyn, Mapper: mapper},
-		Kube:     loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
-		Target:   fmt.Sprint(loader),
-		Closers:  []io.Closer{bk},
+		Builder:   bk,
+		Loader:    loader,
+		Renderer:  stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry},
+		Deployer:  dep,
+		Cleaner:   dep,
+		Waiter:    rollout.New(cs, dyn, sink, rollout.Options{}),
+		Live:      stages.Live{Dyn: dyn, Mapper: mapper},
+		Forwarder: stages.NewForwarder(rc, cs, kt.Namespace, sink),
+		Tailer:    stages.NewTailer(cs, sink),
+		Kube:      loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
+		Target:    fmt.Sprint(loader),
+		Closers:   []io.Closer{bk},
 	}, nil
 }
 

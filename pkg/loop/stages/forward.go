@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -169,12 +170,14 @@ func (f *Forwarder) handle(ctx context.Context, conn net.Conn, fw config.PortFor
 	case <-copied:
 	case <-ctx.Done():
 	}
+	// The pod side reports a failure (nothing listening, …) on the error stream.
 	select {
 	case err := <-remoteErr:
 		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 			return err
 		}
-	default:
+	case <-time.After(time.Second):
+	case <-ctx.Done():
 	}
 	return nil
 }
