@@ -3,10 +3,19 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 C=$TB_STATE/config
+
+# put FILE: write stdin to FILE only when it differs, so a second `up` touches nothing
+# (kube-proxy exits when its config file changes under it)
+put() {
+  local tmp
+  tmp=$(mktemp "$1.XXXX")
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
 mkdir -p "$C" "$C/cni" "$C/certs.d" "$TB_RUN/containerd" "$TB_LOGS/pods"
 
 # --- local registry (Debian's distribution 2.8): no auth, plain HTTP, loopback only
-cat >"$C/registry.yml" <<YAML
+put "$C/registry.yml" <<YAML
 version: 0.1
 log:
   level: info
@@ -23,7 +32,7 @@ YAML
 
 # --- buildkitd: OCI worker with Debian's runc, own root and socket; docker.io is
 # mirrored by the local registry so an unmodified FROM python:3.11-slim resolves offline
-cat >"$C/buildkitd.toml" <<TOML
+put "$C/buildkitd.toml" <<TOML
 root = "$TB_STATE/buildkit"
 [grpc]
   address = ["unix://$TB_BUILDKIT_SOCK"]
@@ -49,7 +58,7 @@ TOML
 # --- the node's containerd (Debian 1.6): own root/state/socket, never dockerd's.
 # restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so the kubelet's negative
 # oom_score_adj for sandboxes fails in runc; clamp to containerd's own instead.
-cat >"$C/containerd.toml" <<TOML
+put "$C/containerd.toml" <<TOML
 version = 2
 root = "$TB_STATE/containerd"
 state = "$TB_RUN/containerd"
@@ -86,7 +95,7 @@ TOML
 # the node pulls from the local registry (plain HTTP), and docker.io through it
 for h in "$TB_REGISTRY" "localhost:$TB_REGISTRY_PORT"; do
   mkdir -p "$C/certs.d/$h"
-  cat >"$C/certs.d/$h/hosts.toml" <<TOML
+  put "$C/certs.d/$h/hosts.toml" <<TOML
 server = "http://$h"
 [host."http://$h"]
   capabilities = ["pull", "resolve", "push"]
@@ -94,7 +103,7 @@ server = "http://$h"
 TOML
 done
 mkdir -p "$C/certs.d/docker.io"
-cat >"$C/certs.d/docker.io/hosts.toml" <<TOML
+put "$C/certs.d/docker.io/hosts.toml" <<TOML
 server = "https://registry-1.docker.io"
 [host."http://$TB_REGISTRY"]
   capabilities = ["pull", "resolve"]
@@ -102,7 +111,7 @@ server = "https://registry-1.docker.io"
 TOML
 
 # --- CNI: one bridge, host-local IPAM, portmap, firewall (dockerd sets FORWARD DROP)
-cat >"$C/cni/10-devloop-testbed.conflist" <<JSON
+put "$C/cni/10-devloop-testbed.conflist" <<JSON
 {
   "cniVersion": "1.0.0",
   "name": "devloop-testbed",
@@ -126,7 +135,7 @@ cat >"$C/cni/10-devloop-testbed.conflist" <<JSON
 }
 JSON
 
-cat >"$C/kubelet.yaml" <<YAML
+put "$C/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 containerRuntimeEndpoint: unix://$TB_CONTAINERD_SOCK
@@ -162,10 +171,10 @@ rotateCertificates: false
 serverTLSBootstrap: false
 YAML
 # pods resolve only cluster names: nothing off this machine is ever asked
-echo "nameserver $TB_DNS_IP" >"$C/resolv.conf"
+echo "nameserver $TB_DNS_IP" | put "$C/resolv.conf"
 
 # kube-proxy: iptables mode; every knob that writes a host sysctl is off
-cat >"$C/kube-proxy.yaml" <<YAML
+put "$C/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $TB_STATE/kube-proxy.kubeconfig}
@@ -185,7 +194,7 @@ YAML
 
 # CoreDNS as a process on the cluster DNS address (held by the dummy interface); it
 # answers cluster.local from the API and nothing else: there is no upstream to forward to
-cat >"$C/Corefile" <<COREFILE
+put "$C/Corefile" <<COREFILE
 .:53 {
     bind $TB_DNS_IP
     errors

@@ -51,6 +51,8 @@ clean_iptables() {
 }
 
 cmd_down() {
+  # best effort from here on: one step failing must not leave the rest undone
+  set +e
   local stop_docker=0
   [ "${1:-}" = --docker ] && stop_docker=1
   drain_pods
@@ -58,7 +60,7 @@ cmd_down() {
   stop_pid kube-proxy
   stop_pid coredns
   local n
-  for n in kube-scheduler kube-controller-manager kube-apiserver; do stop_pid "$n" & done
+  for n in kube-scheduler kube-controller-manager kube-apiserver; do stop_pid "$n" 10 & done
   wait
   stop_pid etcd
   if running containerd; then

@@ -49,6 +49,7 @@ cert kube-proxy "/CN=system:kube-proxy" clientAuth
 # kubeconfig NAME USER: $TB_STATE/NAME.kubeconfig with embedded certs, context $TB_CONTEXT
 kubeconfig() {
   local name=$1 user=$2
+  [ -f "$TB_STATE/$name.kubeconfig" ] && return 0
   cat >"$TB_STATE/$name.kubeconfig" <<KC
 apiVersion: v1
 kind: Config

@@ -56,4 +56,4 @@ busybox_tar
 debootstrap_tar python python3,python3-flask,python3-redis,ca-certificates
 debootstrap_tar redis redis-server
 debootstrap_tar kind-node containerd,runc,ca-certificates,procps,iproute2
-ls -la "$ROOTFS" >&2
+
