@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/devloop/devloop/pkg/event"
 	"github.com/devloop/devloop/pkg/sideload"
 	"github.com/moby/buildkit/client"
@@ -31,6 +32,8 @@ type Builder struct {
 	// locks serialize builds of one artifact across concurrent Build calls:
 	// they share its layout directory and its tags.
 	locks map[string]*sync.Mutex
+	// stores are the open content stores of layout directories.
+	stores map[string]content.Store
 }
 
 // artifactLock returns the lock of the artifact key.
@@ -65,7 +68,7 @@ func New(ctx context.Context, opts Options) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Builder{opts: opts, ep: ep, output: out, c: c, eng: eng, last: map[string]sideload.Image{}, locks: map[string]*sync.Mutex{}}, nil
+	return &Builder{opts: opts, ep: ep, output: out, c: c, eng: eng, last: map[string]sideload.Image{}, locks: map[string]*sync.Mutex{}, stores: map[string]content.Store{}}, nil
 }
 
 // Close closes the BuildKit connection.

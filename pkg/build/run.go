@@ -139,7 +139,7 @@ func (b *Builder) solveOptIn(s Spec, key, dfPath, dfDir string, deps []depImage)
 		if d.img.LayoutDir == "" || d.img.InDaemon {
 			continue
 		}
-		st, err := contentlocal.NewStore(d.img.LayoutDir)
+		st, err := b.store(d.img.LayoutDir)
 		if err != nil {
 			return client.SolveOpt{}, "", fmt.Errorf("opening layout of %s: %w", d.artifact, err)
 		}
@@ -154,7 +154,7 @@ func (b *Builder) solveOptIn(s Spec, key, dfPath, dfDir string, deps []depImage)
 		if err := os.MkdirAll(layoutDir, 0o755); err != nil {
 			return client.SolveOpt{}, "", fmt.Errorf("creating layout directory: %w", err)
 		}
-		if store, err = contentlocal.NewStore(layoutDir); err != nil {
+		if store, err = b.store(layoutDir); err != nil {
 			return client.SolveOpt{}, "", fmt.Errorf("opening layout %s: %w", layoutDir, err)
 		}
 	}
@@ -230,4 +230,21 @@ func (b *Builder) name(ctx context.Context, s Spec, layoutDir string, resp map[s
 		}
 	}
 	return img, nil
+}
+
+// store returns the content store of a layout directory, opened once per Builder:
+// opening probes the filesystem (and containerd logs a warning through logrus
+// when fsverity is unsupported, as on overlayfs and tmpfs).
+func (b *Builder) store(dir string) (content.Store, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if st, ok := b.stores[dir]; ok {
+		return st, nil
+	}
+	st, err := contentlocal.NewStore(dir)
+	if err != nil {
+		return nil, err
+	}
+	b.stores[dir] = st
+	return st, nil
 }
