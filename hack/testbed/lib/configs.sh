@@ -198,8 +198,8 @@ put "$C/Corefile" <<COREFILE
 .:53 {
     bind $TB_DNS_IP
     errors
-    health 127.0.0.1:18080
-    ready 127.0.0.1:18181
+    health 127.0.0.1:10053
+    ready 127.0.0.1:10054
     kubernetes cluster.local in-addr.arpa ip6.arpa {
         kubeconfig $TB_KUBECONFIG $TB_CONTEXT
         pods insecure

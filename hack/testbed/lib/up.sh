@@ -14,7 +14,7 @@ apiserver_ready() {
 
 check_ports() {
   local port
-  for port in "$TB_APISERVER_PORT" "$TB_ETCD_PORT" "$TB_ETCD_PEER_PORT" "$TB_REGISTRY_PORT" 10250 10248 10256 10249 10257 10259; do
+  for port in "$TB_APISERVER_PORT" "$TB_ETCD_PORT" "$TB_ETCD_PEER_PORT" "$TB_REGISTRY_PORT" 10250 10248 10256 10249 10257 10259 10053 10054; do
     port_free "$port" || die "port $port is in use by another program; set the TB_*_PORT variables or stop it"
   done
 }
@@ -183,7 +183,7 @@ node_up() {
   wait_for "node registered" 120 kc get node "$TB_NODE_NAME" || die "node did not register (see $TB_LOGS/kubelet.log)"
   wait_for "node Ready" 180 kc wait --for=condition=Ready "node/$TB_NODE_NAME" --timeout=2s || die "node not Ready (see $TB_LOGS/kubelet.log)"
   wait_for kube-proxy 60 curl -sf http://127.0.0.1:10256/healthz || die "kube-proxy not healthy (see $TB_LOGS/kube-proxy.log)"
-  wait_for coredns 60 curl -sf http://127.0.0.1:18181/ready || die "coredns not ready (see $TB_LOGS/coredns.log)"
+  wait_for coredns 60 curl -sf http://127.0.0.1:10054/ready || die "coredns not ready (see $TB_LOGS/coredns.log)"
   wait_for "default serviceaccount" 60 kc -n default get serviceaccount default || die "no default serviceaccount"
 }
 
