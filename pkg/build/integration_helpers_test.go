@@ -38,6 +38,13 @@ func buildkitdLayout() target {
 	}}
 }
 
+func buildkitdRegistry() target {
+	return target{name: "buildkitd-registry", base: "python:3.11-slim", opts: func(tb testbed.Env, t *testing.T) Options {
+		needBuildkitd(t, tb)
+		return Options{Builder: tb.BuildkitHost, Output: OutputRegistry, Registry: tb.Registry}
+	}}
+}
+
 func dockerDaemon() target {
 	return target{name: "docker-daemon", base: "busybox", opts: func(tb testbed.Env, t *testing.T) Options {
 		return Options{Builder: BuilderDocker, DockerHost: tb.DockerHost, Output: OutputDaemon}

@@ -166,7 +166,7 @@ func TestIntegrationBuildErrors(t *testing.T) {
 
 func TestIntegrationDependencies(t *testing.T) {
 	tb := testbed.Require(t)
-	for _, tgt := range []target{buildkitdLayout(), dockerDaemon()} {
+	for _, tgt := range []target{buildkitdLayout(), buildkitdRegistry(), dockerDaemon()} {
 		t.Run(tgt.name, func(t *testing.T) {
 			ctx := itContext(t)
 			b := newITBuilder(ctx, t, tgt.opts(tb, t))
