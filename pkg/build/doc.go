@@ -17,7 +17,9 @@
 //
 // Artifacts build concurrently up to a bound; one whose Dockerfile says
 // FROM <another artifact> waits for that artifact and receives its fresh image
-// through a named build context.
+// through a named build context (oci-layout:// or docker-image://…@digest) or, in
+// a Docker daemon, whose BuildKit may predate named contexts, through its FROM
+// line rewritten in place to the image's new tag.
 //
 // Failures come back as a [*BuildError] with the Dockerfile location and the last
 // lines the failing step printed, not as a gRPC status dump.
