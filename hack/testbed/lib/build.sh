@@ -79,6 +79,8 @@ case $what in
     build_k8s
     build_buildkit
     go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
+    # not run by the test bed: the peer bench/ times (kind load docker-image), ~1 min cold
+    go_install kind "sigs.k8s.io/kind@$KIND_VERSION"
     ;;
   *) die "usage: build.sh [all|k8s|buildkit|coredns|kind]" ;;
 esac
