@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/devloop/devloop/pkg/event"
+	"github.com/distribution/reference"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // devTimeout bounds the first iteration (build from scratch, first rollout) and
@@ -54,12 +56,21 @@ func (b *bencher) devScenario(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("%s has no show_message line to change", app)
 	}
 	ns := strings.ReplaceAll(strings.TrimPrefix(b.prefix, "devloop.local/"), "/", "-")
+	// Images of the changed app are this run's alone (the first iteration's may
+	// be anyone's: the example unchanged). Removed after the namespace (LIFO).
+	var refs []string
+	if sock := b.cfg.Env.ContainerdSock; sock != "" {
+		b.cleanups.add("the changed example's images in "+sock, func(ctx context.Context) error {
+			return removeContainerdImages(ctx, sock, refs)
+		})
+	}
 	b.cleanups.add("namespace "+ns, func(ctx context.Context) error {
 		_, err := runCmd(ctx, nil, "kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false")
 		return err
 	})
 
-	d, err := startDev(ctx, b.cfg.Devloop, dir, ns)
+	// devloop's build cache (OCI layouts) goes into the temporary directory too.
+	d, err := startDev(ctx, b.cfg.Devloop, dir, ns, filepath.Join(b.tmp, "devloop-cache"))
 	if err != nil {
 		return err
 	}
@@ -89,6 +100,7 @@ func (b *bencher) devScenario(ctx context.Context, rep *Report) error {
 			phases[p] = append(phases[p], dur)
 		}
 		moved = append(moved, it.bytes)
+		refs = append(refs, it.refs...)
 		fmt.Fprintf(b.log, "  dev change %d: %s\n", i+1, seconds(it.done.Sub(t0)))
 	}
 	total.Moved = medianBytes(moved)
@@ -117,11 +129,14 @@ type iteration struct {
 	start, done time.Time
 	phases      map[event.Phase]time.Duration
 	bytes       int64
+	// refs are the images the iteration loaded.
+	refs []string
 }
 
-func startDev(ctx context.Context, bin, dir, ns string) (*devProcess, error) {
+func startDev(ctx context.Context, bin, dir, ns, cacheDir string) (*devProcess, error) {
 	cmd := exec.CommandContext(ctx, bin, "dev", "--output", "json", "--tail=false", "--cleanup", "--namespace", ns)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cacheDir)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	cmd.WaitDelay = 30 * time.Second
 	d := &devProcess{cmd: cmd, events: make(chan event.Event, 256), stderr: &tailWriter{max: 8 << 10}, waited: make(chan error, 1)}
@@ -172,6 +187,9 @@ func (d *devProcess) await(ctx context.Context, n int, timeout time.Duration) (i
 			if e.Status == event.StatusSuccess && e.Phase != event.PhaseIteration {
 				it.phases[e.Phase] = max(it.phases[e.Phase], e.Duration)
 				it.bytes += e.Bytes
+				if e.Phase == event.PhaseSideload && e.Ref != "" {
+					it.refs = append(it.refs, e.Ref)
+				}
 			}
 			if e.Phase == event.PhaseIteration && e.Status != event.StatusProgress {
 				it.done = time.Now()
@@ -227,4 +245,41 @@ func (t *tailWriter) last() string {
 		return l
 	}
 	return "no output on stderr"
+}
+
+// removeContainerdImages removes refs, and the other names of the same digests
+// (import-…@digest), from the containerd at sock.
+func removeContainerdImages(ctx context.Context, sock string, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	ctr := []string{"ctr", "--address", sock, "-n", "k8s.io"}
+	out, err := runCmd(ctx, nil, append(ctr, "images", "ls")...)
+	if err != nil {
+		return err
+	}
+	ours := map[string]bool{}
+	for _, r := range refs {
+		if n, err := reference.ParseNormalizedNamed(r); err == nil {
+			ours[n.String()] = true
+		}
+	}
+	imgs := parseNodeImages(out)
+	digests := map[v1.Hash]bool{}
+	for _, i := range imgs {
+		if ours[i.Name] {
+			digests[i.Digest] = true
+		}
+	}
+	rm := []string{"images", "rm"}
+	for _, i := range imgs {
+		if digests[i.Digest] {
+			rm = append(rm, i.Name)
+		}
+	}
+	if len(rm) == 2 {
+		return nil
+	}
+	_, err = runCmd(ctx, nil, append(ctr, rm...)...)
+	return err
 }
