@@ -101,9 +101,13 @@ func (e *Engine) Dev(ctx context.Context) error {
 			p := planFor(b, roles)
 			e.send(ctx, event.Event{Phase: event.PhaseWatch, Status: event.StatusProgress, Files: e.relFiles(b.Paths), Message: fmt.Sprintf("%d changed", len(b.Paths))})
 			pending, hasPending = pending.merge(p), true
-			if cur != nil && cancellable(cur.pt.get()) {
+			switch {
+			case cur == nil:
+			case cancellable(cur.pt.get()):
 				cur.superseded = true
 				cur.cancel(errSuperseded)
+			default:
+				cur.pt.newer.Store(true)
 			}
 		case r := <-done:
 			if r.err != nil && !r.out.applied && cur.superseded {

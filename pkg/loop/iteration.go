@@ -27,7 +27,13 @@ func (e *Engine) RunOnce(ctx context.Context, iteration int) error {
 
 // phaseTracker tells Dev which phase the running iteration is in, to decide
 // whether a new batch may cancel it.
-type phaseTracker struct{ v atomic.Value }
+type phaseTracker struct {
+	v atomic.Value
+	// newer is set when changes arrived that the iteration could not be
+	// cancelled for (during its apply): it then skips waiting for rollouts and
+	// lets the next iteration start.
+	newer atomic.Bool
+}
 
 func (p *phaseTracker) set(ph event.Phase) { p.v.Store(ph) }
 
@@ -242,7 +248,7 @@ func (e *Engine) recordApply(ctx context.Context, hash string, refs map[string]s
 
 // waitPhase waits for the rollouts of the workloads among objs.
 func (e *Engine) waitPhase(ctx context.Context, objs []*unstructured.Unstructured, pt *phaseTracker, t *timings) error {
-	if e.opts.NoWait || e.stages.Waiter == nil {
+	if e.opts.NoWait || e.stages.Waiter == nil || pt.newer.Load() {
 		return nil
 	}
 	pt.set(event.PhaseRollout)

@@ -25,6 +25,11 @@ func (s *stampSink) Send(ctx context.Context, e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
+	if e.Status == event.StatusFailure && e.Phase != event.PhaseIteration && context.Cause(ctx) == errSuperseded {
+		// A stage stopped because newer changes cancelled its iteration: that is
+		// not a failure the user has to look at.
+		e.Status, e.Message = event.StatusSkipped, "cancelled: newer changes arrived"
+	}
 	if e.Duration != 0 && e.DurationMS == 0 {
 		e.DurationMS = e.Duration.Milliseconds()
 	}

@@ -180,6 +180,9 @@ func (p *printer) build(e event.Event) string {
 		}
 		return p.mark(symFail, red, fmt.Sprintf("building %s failed: %s", e.Artifact, e.Message))
 	case event.StatusSkipped:
+		if e.Ref == "" {
+			return p.mark(symSkipped, dim, fmt.Sprintf("building %s: %s", e.Artifact, e.Message))
+		}
 		return p.mark(symSkipped, dim, fmt.Sprintf("%s: %s, reusing %s", e.Artifact, e.Message, e.Ref))
 	}
 	if p.verbose > 0 && e.Message != "" {
