@@ -22,6 +22,7 @@ loaded into a cluster or deployed.`,
 			if err != nil {
 				return err
 			}
+			defer s.close()
 			s.wiring.buildOnly = true
 			e, err := s.engine(cmd.Context(), loop.Options{})
 			if err != nil {

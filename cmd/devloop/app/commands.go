@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -27,26 +29,43 @@ type session struct {
 	printer *printer // nil with --output json
 	wiring  wiring
 	json    bool
+	closers []io.Closer // closed by close
 }
 
 // newSession loads the config and picks the output: JSON Lines events on stdout,
-// or a human printer on stderr.
+// or a human printer on stderr; and with --event-log, JSON Lines to a file too.
+// The caller closes the session.
 func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
-	cfg, err := loadConfig(g)
+	// Absolute, so that every file:line an editor reads is, whatever the
+	// working directory of the task that ran devloop.
+	if abs, err := filepath.Abs(g.filename); err == nil {
+		g.filename = abs
+	}
+	s := &session{wiring: wiring{g: g}}
+	machine, err := s.machineSink(cmd, g)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{cfg: cfg, wiring: wiring{g: g}}
+	cfg, err := loadConfig(g)
+	if err != nil {
+		sendConfigFailure(cmd.Context(), machine, g.filename, err)
+		s.close()
+		return nil, err
+	}
+	s.cfg = cfg
 	errOut := cmd.ErrOrStderr()
 	if g.output == "json" {
 		s.json = true
-		s.sink = event.NewJSONLines(cmd.OutOrStdout(), nil)
+		s.sink = machine
 		s.wiring.progress = build.ProgressEvents
 		return s, nil
 	}
 	tty := isTerminal(errOut)
 	p := &printer{out: cmd.OutOrStdout(), err: errOut, tty: tty, color: tty && os.Getenv("NO_COLOR") == "", verbose: g.verbose}
 	s.printer, s.sink = p, p
+	if machine != nil {
+		s.sink = event.Multi{p, machine}
+	}
 	s.wiring.progressOut = errOut
 	switch {
 	case tty:
@@ -54,6 +73,9 @@ func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
 		p.holdBuild = true
 	case g.verbose > 0:
 		s.wiring.progress = build.ProgressPlain
+	case machine != nil:
+		// Nothing to show on stderr: the event log gets BuildKit's steps.
+		s.wiring.progress = build.ProgressEvents
 	default:
 		s.wiring.progress = build.ProgressQuiet
 	}

@@ -31,6 +31,7 @@ deletes what devloop applied (only objects carrying its labels).`,
 			if err != nil {
 				return err
 			}
+			defer s.close()
 			s.wiring.allow = f.allow
 			e, err := s.engine(cmd.Context(), loop.Options{
 				PortForward: f.portForward,

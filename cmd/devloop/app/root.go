@@ -32,6 +32,7 @@ type globalFlags struct {
 	filename   string
 	profiles   []string
 	output     string
+	eventLog   string
 	verbose    int
 	kubeconfig string
 	context    string
@@ -87,6 +88,7 @@ Exit codes: 0 success, 1 the work failed (build, load, apply, rollout), 2 usage 
 	pf.StringVarP(&g.filename, "filename", "f", "devloop.yaml", "path of the devloop config")
 	pf.StringSliceVarP(&g.profiles, "profile", "p", nil, "activate a profile from the config (repeatable)")
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text (human progress on stderr) or json (JSON Lines events on stdout)")
+	pf.StringVar(&g.eventLog, "event-log", "", "also write the JSON Lines events to this file (docs/events.md), whatever --output says")
 	pf.CountVarP(&g.verbose, "verbose", "v", "more detail (repeat for more)")
 	pf.StringVar(&g.kubeconfig, "kubeconfig", "", "path of the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	pf.StringVar(&g.context, "context", "", "kube context to use (default: the current context)")

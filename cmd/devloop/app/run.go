@@ -34,6 +34,7 @@ Exit codes: 0 ready, 1 the build, load, apply or rollout failed, 2 usage or conf
 			if err != nil {
 				return err
 			}
+			defer s.close()
 			s.wiring.allow = f.allow
 			e, err := s.engine(cmd.Context(), loop.Options{
 				NoWait:      f.noWait,
