@@ -25,6 +25,9 @@ type printer struct {
 	// (or flush): BuildKit's terminal display owns the screen while it builds.
 	holdBuild bool
 	held      []string
+	// heldConfig keeps the lines of a failed config reload until the start line
+	// of the iteration that follows it (see holdForIteration).
+	heldConfig []string
 }
 
 var _ event.Sink = (*printer)(nil)
@@ -32,11 +35,15 @@ var _ event.Sink = (*printer)(nil)
 // Send implements event.Sink.
 func (p *printer) Send(_ context.Context, e event.Event) {
 	line, toOut := p.format(e)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.holdForIteration(e, line) {
+		return
+	}
+	defer p.afterIterationStart(e)
 	if line == "" {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if toOut {
 		fmt.Fprintln(p.out, line)
 		return
@@ -54,6 +61,7 @@ func (p *printer) Flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.flush()
+	p.flushConfig()
 }
 
 func (p *printer) flush() {
@@ -154,7 +162,7 @@ func (p *printer) iteration(e event.Event) string {
 		if len(e.Files) == 0 {
 			return ""
 		}
-		return p.mark(symStart, dim, fmt.Sprintf("iteration %d: %s changed", e.Iteration, strings.Join(e.Files, ", ")))
+		return p.mark(symStart, dim, fmt.Sprintf("iteration %d started: %s changed", e.Iteration, strings.Join(e.Files, ", ")))
 	case event.StatusFailure:
 		return p.mark(symFail, red, indentTail(e.Message))
 	}
@@ -226,6 +234,9 @@ func (p *printer) deploy(e event.Event) string {
 			return p.mark(symOK, green, fmt.Sprintf("%s in %s", e.Message, rollout.FormatElapsed(e.Duration)))
 		}
 	case event.StatusFailure:
+		if e.File != "" {
+			return located(e)
+		}
 		return p.mark(symFail, red, indentTail(e.Message))
 	}
 	return p.status(e, e.Message)

@@ -14,10 +14,10 @@ import (
 )
 
 // printerEvents is one iteration as the stages report it, then a dev iteration
-// with a build error and a config error.
+// with a build error and a config error, then failureEvents.
 func printerEvents() []event.Event {
 	ms := time.Millisecond
-	return []event.Event{
+	return append([]event.Event{
 		{Iteration: 1, Phase: event.PhaseIteration, Status: event.StatusStart},
 		{Iteration: 1, Phase: event.PhaseBuild, Status: event.StatusStart, Artifact: "web"},
 		{Iteration: 1, Phase: event.PhaseBuild, Status: event.StatusProgress, Artifact: "web", Message: "[2/3] COPY . ."},
@@ -40,10 +40,11 @@ func printerEvents() []event.Event {
 		{Iteration: 2, Phase: event.PhaseBuild, Status: event.StatusFailure, Artifact: "web", File: "/src/web/Dockerfile", Line: 7, Column: 1, Message: "RUN false: exit code 1"},
 		{Iteration: 2, Phase: event.PhaseIteration, Status: event.StatusFailure, Message: "iteration 2 failed: building web: /src/web/Dockerfile:7: RUN false: exit code 1\n  + false"},
 		{Iteration: 3, Phase: event.PhaseConfig, Status: event.StatusFailure, File: "/src/devloop.yaml", Line: 4, Column: 5, Message: "artifacts[0].context: directory \"nope\" does not exist (config not reloaded, the previous one keeps running)"},
+		{Iteration: 3, Phase: event.PhaseIteration, Status: event.StatusStart, Files: []string{"devloop.yaml"}},
 		{Iteration: 3, Phase: event.PhaseIteration, Status: event.StatusSkipped, Message: "iteration 3 cancelled: newer changes arrived"},
 		{Iteration: 4, Phase: event.PhaseDeploy, Status: event.StatusSkipped, Message: "nothing changed: no load, no apply"},
 		{Iteration: 4, Phase: event.PhaseWatch, Status: event.StatusProgress, Message: "warning: inotify watch limit reached"},
-	}
+	}, failureEvents()...)
 }
 
 func TestPrinterGolden(t *testing.T) {

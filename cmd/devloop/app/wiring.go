@@ -118,7 +118,7 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 	return &loop.Stages{
 		Builder:   bk,
 		Loader:    loader,
-		Renderer:  stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry},
+		Renderer:  stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry, Sink: sink},
 		Deployer:  dep,
 		Cleaner:   dep,
 		Waiter:    rollout.New(cs, dyn, sink, rollout.Options{}),

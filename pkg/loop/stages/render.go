@@ -2,10 +2,13 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/devloop/devloop/pkg/config"
 	"github.com/devloop/devloop/pkg/deploy"
+	"github.com/devloop/devloop/pkg/event"
 	"github.com/devloop/devloop/pkg/loop"
 )
 
@@ -17,6 +20,9 @@ type Manifests struct {
 	Sources []string
 	// Sideloaded says the images were put into the nodes rather than pushed.
 	Sideloaded bool
+	// Sink, when set, receives a deploy failure event when the manifests do
+	// not read or render, located in the manifest when the error says where.
+	Sink event.Sink
 }
 
 var _ loop.Renderer = Manifests{}
@@ -32,6 +38,14 @@ func ManifestSources(d config.Deploy) []string {
 
 // Render implements loop.Renderer.
 func (m Manifests) Render(ctx context.Context, images map[string]string) (*deploy.Rendered, error) {
+	r, err := m.render(ctx, images)
+	if err != nil && m.Sink != nil {
+		m.Sink.Send(ctx, renderFailure(err))
+	}
+	return r, err
+}
+
+func (m Manifests) render(ctx context.Context, images map[string]string) (*deploy.Rendered, error) {
 	if len(m.Sources) == 0 {
 		return nil, fmt.Errorf("the config has no manifests (deploy.manifests or deploy.kustomize)")
 	}
@@ -49,4 +63,20 @@ func ImagePaths(ps []config.ImagePath) []deploy.ImagePath {
 		out[i] = deploy.ImagePath{Kind: p.Kind, Path: p.Path}
 	}
 	return out
+}
+
+// renderFailure is the event of a render error: with the manifest's file and line
+// when a *deploy.ManifestError names them, and then a message without them.
+func renderFailure(err error) event.Event {
+	e := event.Event{Phase: event.PhaseDeploy, Status: event.StatusFailure, Message: err.Error()}
+	var me *deploy.ManifestError
+	if errors.As(err, &me) && me.File != "" {
+		e.File, e.Line = me.File, me.Line
+		loc := me.File
+		if me.Line > 0 {
+			loc += fmt.Sprintf(":%d", me.Line)
+		}
+		e.Message = strings.TrimPrefix(me.Error(), loc+": ")
+	}
+	return e
 }
