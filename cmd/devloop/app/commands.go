@@ -18,7 +18,7 @@ import (
 
 // pipelineCommands are the commands that run devloop's stages.
 func pipelineCommands(g *globalFlags) []*cobra.Command {
-	return []*cobra.Command{newBuildCmd(g), newRunCmd(g), newDevCmd(g)}
+	return []*cobra.Command{newBuildCmd(g), newRunCmd(g), newDevCmd(g), newWaitCmd(g)}
 }
 
 // session is what every pipeline command sets up: the config, the sink that

@@ -32,6 +32,7 @@ deletes what devloop applied (only objects carrying its labels).`,
 				return err
 			}
 			defer s.close()
+			s.announce(cmd.Context())
 			s.wiring.allow = f.allow
 			e, err := s.engine(cmd.Context(), loop.Options{
 				PortForward: f.portForward,
