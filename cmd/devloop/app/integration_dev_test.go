@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,95 @@ func TestIntegrationDev(t *testing.T) {
 		if d == nil || d.DeletionTimestamp == nil {
 			t.Errorf("deployment after --cleanup: %v, want it deleted", err)
 		}
+	}
+}
+
+// children lists the processes whose parent is this test process.
+func children(t *testing.T) []string {
+	t.Helper()
+	self := strconv.Itoa(os.Getpid())
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == self {
+			out = append(out, e.Name()+" "+s[strings.IndexByte(s, '(')+1:i])
+		}
+	}
+	return out
+}
+
+// TestIntegrationDevStop interrupts devloop dev in the middle of a build and in
+// the middle of a rollout: it must exit within 2s, leaving no child process.
+func TestIntegrationDevStop(t *testing.T) {
+	env := testbed.Require(t)
+	cs := kubeClient(t, env)
+	tests := []struct {
+		name, project string
+		breakIt       func(t *testing.T, dir string)
+		phase         event.Phase
+	}{
+		{name: "during a build", project: "it-stop-build", phase: event.PhaseBuild, breakIt: func(t *testing.T, dir string) {
+			edit(t, filepath.Join(dir, "Dockerfile"), "WORKDIR /app", "RUN sleep 30\nWORKDIR /app")
+		}},
+		{name: "during a rollout", project: "it-stop-rollout", phase: event.PhaseRollout, breakIt: func(t *testing.T, dir string) {
+			b, err := os.ReadFile(filepath.Join(dir, "k8s", "app.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := strings.Replace(string(b), "path: /health", "path: /never-ready", 1)
+			if err := os.WriteFile(filepath.Join(dir, "k8s", "app.yaml"), []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, _ := example(t, tc.project, "target:\n  type: containerd\n")
+			deleteNamespaceAtEnd(t, cs, tc.project)
+			tc.breakIt(t, filepath.Dir(cfg))
+			before := len(children(t))
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			var out, errOut syncBuffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Main(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
+					[]string{"dev", "-o", "json", "-f", cfg, "--context", env.Context})
+			}()
+			waitFor(t, 60*time.Second, string(tc.phase)+" to start", func() bool {
+				for _, e := range jsonEvents(t, &out) {
+					if e.Phase == tc.phase && e.Status == event.StatusStart {
+						return true
+					}
+				}
+				return false
+			})
+			time.Sleep(time.Second)
+			stopped := time.Now()
+			stop()
+			select {
+			case code := <-done:
+				if code != ExitOK {
+					t.Errorf("devloop dev = %d after Ctrl-C, want 0; stderr:\n%s", code, errOut.String())
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("devloop dev did not exit within 2s of Ctrl-C %s", tc.name)
+			}
+			t.Logf("Ctrl-C %s → exit in %s", tc.name, time.Since(stopped).Round(time.Millisecond))
+			if after := children(t); len(after) > before {
+				t.Errorf("child processes left after exit: %q", after)
+			}
+		})
 	}
 }

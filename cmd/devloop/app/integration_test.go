@@ -260,3 +260,22 @@ func TestIntegrationRun(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationBuild runs devloop build twice on the example: one reference per
+// artifact on stdout, the same both times.
+func TestIntegrationBuild(t *testing.T) {
+	env := testbed.Require(t)
+	cfg, _ := example(t, "it-build", "")
+	refRE := regexp.MustCompile(`^flask-redis-app:[0-9a-f]{16}\n$`)
+	var refs []string
+	for range 2 {
+		code, stdout, stderr := devloop(t, context.Background(), "build", "-f", cfg, "--context", env.Context)
+		if code != ExitOK || !refRE.MatchString(stdout) {
+			t.Fatalf("devloop build = %d, stdout %q; want 0 and one content-addressed reference\nstderr:\n%s", code, stdout, stderr)
+		}
+		refs = append(refs, stdout)
+	}
+	if refs[0] != refs[1] {
+		t.Errorf("rebuild without changes gave %q, then %q; want the same reference", refs[0], refs[1])
+	}
+}
