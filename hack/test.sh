@@ -40,6 +40,8 @@ finish() {
   if [ $rc != 0 ] && [ -d "$logs/testbed" ]; then
     for f in "$logs"/testbed/*.log; do echo "--- tail $f"; tail -15 "$f"; done
   fi
+  # the plain closing line CI reads: tests (and subtests) that ran
+  [ -z "${tests_summary:-}" ] || echo "$tests_summary"
   exit $rc
 }
 trap finish EXIT
@@ -60,4 +62,22 @@ grep -rl --include='*_test.go' '^func Fuzz' . | xargs -r -n1 dirname | sort -u |
 done
 
 step "unit and integration tests"
-go test -count=1 -timeout 50m ./... 2>&1 | tee "$logs/go-test.txt"
+# -v into a file (kept with the logs), package lines and failures on the terminal
+set +e
+go test -count=1 -timeout 50m -v ./... >"$logs/go-test.txt" 2>&1
+rc=$?
+set -e
+grep -E '^(ok|FAIL|panic|---  ?FAIL|\?)' "$logs/go-test.txt" | grep -v '^? ' || true
+if [ $rc != 0 ]; then
+  echo "--- failing tests:"
+  grep -B2 -A30 -E '^\s*--- FAIL' "$logs/go-test.txt" | head -300
+fi
+passed=$(grep -cE '^\s*--- PASS' "$logs/go-test.txt" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$logs/go-test.txt" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$logs/go-test.txt" || true)
+tests_summary="$passed passed, $failed failed, $skipped skipped"
+echo "go test: $tests_summary"
+[ $rc = 0 ] || exit $rc
+
+step "benchmark, quick mode (proves it runs; never fails on timings)"
+bench/run.sh -quick 2>"$logs/bench-quick.err" | tee "$logs/bench-quick.txt" || { tail -30 "$logs/bench-quick.err"; exit 1; }
