@@ -183,7 +183,7 @@ func (e *Engine) reload(ctx context.Context) (Watch, []role, func(), bool) {
 		var st *Stages
 		if st, err = e.opts.NewStages(ctx, cfg, e.sink); err == nil {
 			old, oldCfg := e.stages, e.cfg
-			e.use(cfg, st)
+			e.use(ctx, cfg, st)
 			w, roles, stop, werr := e.startWatch(ctx)
 			if werr == nil {
 				old.Close()
@@ -191,7 +191,7 @@ func (e *Engine) reload(ctx context.Context) (Watch, []role, func(), bool) {
 				return w, roles, stop, true
 			}
 			st.Close()
-			e.use(oldCfg, old)
+			e.use(ctx, oldCfg, old)
 			err = werr
 		}
 	}

@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
-	e.use(cfg, st)
+	e.use(ctx, cfg, st)
 	return e, nil
 }
 
@@ -122,7 +122,7 @@ func (e *Engine) Config() *config.Config { return e.cfg }
 
 // use switches to cfg and st, and to the state remembered for their target.
 // What was loaded stays valid only for the same target.
-func (e *Engine) use(cfg *config.Config, st *Stages) {
+func (e *Engine) use(ctx context.Context, cfg *config.Config, st *Stages) {
 	key := st.Kube.Name + "|" + st.Kube.Namespace + "|" + st.Target
 	if key != e.key {
 		e.loaded = map[string]loadedImage{}
@@ -131,7 +131,7 @@ func (e *Engine) use(cfg *config.Config, st *Stages) {
 		if e.opts.State != nil {
 			ts, err := e.opts.State.Load(key)
 			if err != nil {
-				e.warn(context.Background(), event.PhaseIteration, err)
+				e.warn(ctx, event.PhaseIteration, err)
 			}
 			e.state = ts
 		}
