@@ -71,8 +71,13 @@ func New(ctx context.Context, opts Options) (*Builder, error) {
 	return &Builder{opts: opts, ep: ep, output: out, c: c, eng: eng, last: map[string]sideload.Image{}, locks: map[string]*sync.Mutex{}, stores: map[string]content.Store{}}, nil
 }
 
-// Close closes the BuildKit connection.
-func (b *Builder) Close() error { return b.c.Close() }
+// Close closes the BuildKit connection and the Docker daemon's idle ones.
+func (b *Builder) Close() error {
+	if b.eng != nil {
+		b.eng.Close()
+	}
+	return b.c.Close()
+}
 
 // Endpoint describes the BuildKit the Builder talks to, such as
 // "buildkitd at unix:///run/buildkit/buildkitd.sock".

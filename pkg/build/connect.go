@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 
+	"github.com/devloop/devloop/internal/dockerapi"
 	"github.com/moby/buildkit/client"
 	// Registers the docker-container:// scheme with BuildKit's client.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
@@ -15,25 +16,27 @@ import (
 // daemon it also returns the Engine API client used to tag images.
 func connect(ctx context.Context, ep endpoint, tlsFiles TLSFiles, lookupEnv func(string) (string, bool)) (*client.Client, *engine, error) {
 	if ep.docker {
-		certPath, _ := lookupEnv("DOCKER_CERT_PATH")
-		verify, _ := lookupEnv("DOCKER_TLS_VERIFY")
-		eng, err := newEngine(ep.address, certPath, verify != "")
+		env := dockerapi.EnvFrom(func(k string) string { v, _ := lookupEnv(k); return v })
+		env.Host = ep.address
+		eng, err := newEngine(env)
 		if err != nil {
 			return nil, nil, err
 		}
 		c, err := client.New(ctx, "",
 			client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-				return eng.hijack(ctx, "/grpc", "h2c", nil)
+				return eng.DialHijack(ctx, "/grpc", "h2c", nil)
 			}),
 			client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-				return eng.hijack(ctx, "/session", proto, meta)
+				return eng.DialHijack(ctx, "/session", proto, meta)
 			}),
 		)
 		if err != nil {
+			eng.Close()
 			return nil, nil, fmt.Errorf("connecting to %s: %w", ep, err)
 		}
 		if err := ping(ctx, c, ep); err != nil {
 			c.Close()
+			eng.Close()
 			return nil, nil, err
 		}
 		return c, eng, nil

@@ -3,6 +3,8 @@ package build
 import (
 	"fmt"
 	"strings"
+
+	"github.com/devloop/devloop/internal/dockerapi"
 )
 
 // Builder option values that are not buildkitd addresses.
@@ -19,7 +21,7 @@ const (
 	// DefaultBuildkitdSocket is where a system buildkitd listens.
 	DefaultBuildkitdSocket = "/run/buildkit/buildkitd.sock"
 	// DefaultDockerHost is the Docker daemon's default socket.
-	DefaultDockerHost = "unix:///var/run/docker.sock"
+	DefaultDockerHost = dockerapi.DefaultHost
 )
 
 // endpoint is the BuildKit a Builder talks to.
@@ -68,7 +70,7 @@ func resolveEndpoint(builder, dockerHost string, lookupEnv func(string) (string,
 				h = DefaultDockerHost
 			}
 		}
-		if _, _, err := splitDockerHost(h); err != nil {
+		if _, _, err := dockerapi.ParseHost(h); err != nil {
 			return endpoint{}, err
 		}
 		return endpoint{docker: true, address: h, why: why}, nil
@@ -92,29 +94,5 @@ func resolveEndpoint(builder, dockerHost string, lookupEnv func(string) (string,
 			return endpoint{}, fmt.Errorf("builder %q: want %q, %q or a buildkitd address (unix://, tcp://, docker-container://, …)", b, BuilderAuto, BuilderDocker)
 		}
 		return endpoint{address: b, why: "builder option"}, nil
-	}
-}
-
-// splitDockerHost splits a Docker host into the network and address to dial.
-// Only unix:// and tcp:// are supported (ssh:// would need the docker CLI).
-func splitDockerHost(host string) (network, addr string, err error) {
-	scheme, rest, ok := strings.Cut(host, "://")
-	if !ok {
-		return "", "", fmt.Errorf("docker host %q: missing scheme (unix:// or tcp://)", host)
-	}
-	switch scheme {
-	case "unix":
-		if rest == "" {
-			return "", "", fmt.Errorf("docker host %q: empty socket path", host)
-		}
-		return "unix", rest, nil
-	case "tcp":
-		rest = strings.TrimSuffix(rest, "/")
-		if rest == "" {
-			return "", "", fmt.Errorf("docker host %q: empty address", host)
-		}
-		return "tcp", rest, nil
-	default:
-		return "", "", fmt.Errorf("docker host %q: unsupported scheme %q (want unix:// or tcp://)", host, scheme)
 	}
 }

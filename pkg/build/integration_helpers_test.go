@@ -95,7 +95,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // daemon.
 func removeDaemonImages(t *testing.T, b *Builder) {
 	ctx := context.WithoutCancel(t.Context())
-	resp, err := b.eng.do(ctx, http.MethodGet, "/images/json", url.Values{"filters": {`{"reference":["devloop-it*"]}`}})
+	resp, err := b.eng.Do(ctx, http.MethodGet, "/images/json", url.Values{"filters": {`{"reference":["devloop-it*"]}`}}, nil)
 	if err != nil {
 		t.Logf("listing test images: %v", err)
 		return
@@ -108,7 +108,7 @@ func removeDaemonImages(t *testing.T, b *Builder) {
 	}
 	for _, img := range imgs {
 		for _, tag := range img.RepoTags {
-			if resp, err := b.eng.do(ctx, http.MethodDelete, "/images/"+tag, nil); err == nil {
+			if resp, err := b.eng.Do(ctx, http.MethodDelete, "/images/"+tag, nil, nil); err == nil {
 				resp.Body.Close()
 			}
 		}

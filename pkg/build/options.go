@@ -70,7 +70,8 @@ type Options struct {
 	// BuildkitTLS is used for a tcp:// buildkitd when any file is set.
 	BuildkitTLS TLSFiles
 	// DockerHost overrides DOCKER_HOST for the "docker" builder (unix:// or
-	// tcp://; TLS from DOCKER_CERT_PATH and DOCKER_TLS_VERIFY).
+	// tcp://; TLS as the docker CLI reads it from DOCKER_TLS,
+	// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH).
 	DockerHost string
 
 	// Output is where images go.
@@ -95,9 +96,9 @@ type Options struct {
 	// Iteration is left zero for the caller's sink to fill in. Nil drops them.
 	Events event.Sink
 
-	// LookupEnv reads BUILDKIT_HOST, DOCKER_HOST, DOCKER_CERT_PATH,
-	// DOCKER_TLS_VERIFY and the variables secrets come from; nil means
-	// os.LookupEnv.
+	// LookupEnv reads BUILDKIT_HOST, DOCKER_HOST, DOCKER_TLS,
+	// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and the variables secrets come from;
+	// nil means os.LookupEnv.
 	LookupEnv func(key string) (string, bool)
 }
 
