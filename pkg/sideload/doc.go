@@ -21,5 +21,5 @@
 //     has.
 //
 // Commands (docker, ctr, minikube) run through a Runner so tests can fake them;
-// the Docker Engine API is spoken with net/http.
+// the Docker Engine API is spoken through internal/dockerapi, over net/http.
 package sideload

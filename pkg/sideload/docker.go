@@ -70,6 +70,7 @@ func (d *dockerLoader) Load(ctx context.Context, img Image) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	defer eng.Close()
 	full := containerdName(img.Ref)
 	res := Result{Ref: img.Ref}
 	if img.InDaemon {

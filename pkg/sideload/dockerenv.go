@@ -6,36 +6,23 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/devloop/devloop/internal/dockerapi"
 )
 
 // DefaultDockerHost is where the Docker daemon listens when DOCKER_HOST is unset.
-const DefaultDockerHost = "unix:///var/run/docker.sock"
+const DefaultDockerHost = dockerapi.DefaultHost
 
 // DockerEnv says how to reach a Docker daemon, as the docker CLI reads it from
 // DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_TLS and DOCKER_CERT_PATH (which is what
-// `minikube docker-env` sets).
-type DockerEnv struct {
-	// Host is unix:///path or tcp://host:port; default DefaultDockerHost.
-	Host string
-	// TLS talks HTTPS to a tcp:// host; TLSVerify also checks the daemon's
-	// certificate against CertPath/ca.pem.
-	TLS, TLSVerify bool
-	// CertPath holds ca.pem, cert.pem and key.pem.
-	CertPath string
-}
+// `minikube docker-env` sets): Host (unix:///path or tcp://host[:port]), TLS,
+// TLSVerify (which also checks the daemon's certificate against CertPath/ca.pem)
+// and CertPath (ca.pem, cert.pem and key.pem; default ~/.docker).
+type DockerEnv = dockerapi.Env
 
 // DockerEnvFrom reads a DockerEnv with getenv (os.Getenv, or a parsed docker-env).
 func DockerEnvFrom(getenv func(string) string) DockerEnv {
-	e := DockerEnv{
-		Host:      getenv("DOCKER_HOST"),
-		TLSVerify: getenv("DOCKER_TLS_VERIFY") != "",
-		CertPath:  getenv("DOCKER_CERT_PATH"),
-	}
-	e.TLS = e.TLSVerify || getenv("DOCKER_TLS") != ""
-	if e.Host == "" {
-		e.Host = DefaultDockerHost
-	}
-	return e
+	return dockerapi.EnvFrom(getenv)
 }
 
 // ParseDockerEnv reads the KEY=VALUE lines of `minikube docker-env --shell none`
