@@ -14,7 +14,7 @@
 //   - kind: a ≥ 200 MB image and its one-line change into the kind-style node;
 //   - docker: partial load from an OCI layout vs docker load, and a one-line
 //     rebuild in the Docker daemon (BuildKit's moby exporter) vs docker build;
-//   - registry: the one-line change push vs a full push to a fresh repository;
+//   - registry: the one-line change push vs a full push to an empty repository;
 //   - watch: inotify watches, idle CPU and save-to-batch latency on a large tree;
 //   - dev: save→Ready through `devloop dev` (a hook: it runs when a devloop
 //     binary is given).

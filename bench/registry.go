@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
-	"strings"
 
 	"github.com/devloop/devloop/pkg/sideload"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
+// registryNamespace holds the scenario's repositories. Their names are the same
+// on every benchmark run, and each is emptied before it is used and at the end,
+// so the registry's catalog does not grow run after run.
+const registryNamespace = "devloop-bench"
+
 // registryScenario pushes the one-line change with devloop's registry loader to
-// a repository that holds the previous build, and the same image to a fresh
+// a repository that holds the previous build, and the same image to an empty
 // repository (a first push, or a tool that pushes everything every time).
 func (b *bencher) registryScenario(ctx context.Context, rep *Report) error {
 	reg := b.cfg.Env.Registry
@@ -26,76 +30,98 @@ func (b *bencher) registryScenario(ctx context.Context, rep *Report) error {
 		return err
 	}
 	f := b.fix
-	// in renames img into repository repo (under the run's prefix), which the
-	// loader maps into the registry.
-	in := func(img sideload.Image, repo string) (sideload.Image, error) {
-		t, err := name.NewTag(b.prefix + "/" + repo + ":" + img.Ref.TagStr())
-		img.Ref = t
-		return img, err
-	}
-	// Every repository gets its manifests deleted at the end (the test bed's
-	// registry allows deletes; blobs stay until its garbage collection, and the
-	// fixture's layers are the same run after run).
-	var repos []string
+	r := registryRepos{host: reg, blobs: union(f.v1Blobs, f.v2Blobs)}
+	changeRepo := func(run int) string { return fmt.Sprintf("%s/change-%d", registryNamespace, run+1) }
+	fullRepo := func(run int) string { return fmt.Sprintf("%s/full-%d", registryNamespace, run+1) }
 	b.cleanups.add("the benchmark's repositories in registry "+reg, func(ctx context.Context) error {
-		return b.deleteRepos(ctx, reg, repos)
-	})
-	push := func(ctx context.Context, img sideload.Image, repo string) (int64, error) {
-		img, err := in(img, repo)
-		if err != nil {
-			return 0, err
+		var errs []error
+		for run := range b.cfg.Runs {
+			errs = append(errs, r.empty(ctx, changeRepo(run)), r.empty(ctx, fullRepo(run)))
 		}
-		repos = append(repos, repo)
+		return errors.Join(errs...)
+	})
+	// push loads img into repo; the loader maps devloop.local/REPO to REG/REPO.
+	push := func(ctx context.Context, img sideload.Image, repo string) (sideload.Result, error) {
+		t, err := name.NewTag("devloop.local/" + repo + ":" + img.Ref.TagStr())
+		if err != nil {
+			return sideload.Result{}, err
+		}
+		img.Ref = t
 		res, err := loader.Load(ctx, img)
 		if err == nil && !res.Verified {
 			err = errors.New("the push was not verified")
 		}
-		return res.BytesSent, err
+		return res, err
 	}
-	changeRepo := func(run int) string { return fmt.Sprintf("change-%d", run+1) }
 	rows := measure(ctx, b.log, "registry, one-line change push", b.cfg.Runs, f.size, []tool{{
 		name: "devloop (pkg/sideload registry)",
 		prepare: func(ctx context.Context, run int) error {
+			if err := r.empty(ctx, changeRepo(run)); err != nil {
+				return err
+			}
 			_, err := push(ctx, f.v1, changeRepo(run)) // the previous build
 			return err
 		},
-		do: func(ctx context.Context, run int) (int64, error) { return push(ctx, f.v2, changeRepo(run)) },
-	}, {
-		name: "full push to a fresh repository",
 		do: func(ctx context.Context, run int) (int64, error) {
-			return push(ctx, f.v2, fmt.Sprintf("full-%d", run+1))
+			res, err := push(ctx, f.v2, changeRepo(run))
+			return res.BytesSent, err
+		},
+	}, {
+		name:    "full push to an empty repository",
+		prepare: func(ctx context.Context, run int) error { return r.empty(ctx, fullRepo(run)) },
+		do: func(ctx context.Context, run int) (int64, error) {
+			res, err := push(ctx, f.v2, fullRepo(run))
+			if err == nil && res.BlobsSkipped > 0 {
+				err = fmt.Errorf("the repository already had %d of the image's blobs: not a full push", res.BlobsSkipped)
+			}
+			return res.BytesSent, err
 		},
 	}})
 	rep.Rows = append(rep.Rows, rows...)
 	return nil
 }
 
-// deleteRepos deletes the fixture's manifests (and with them their tags) from
-// every repository the scenario pushed to.
-func (b *bencher) deleteRepos(ctx context.Context, reg string, repos []string) error {
-	seen := map[string]bool{}
+// registryRepos empties repositories of the fixture's images in a registry that
+// allows deletes (the test bed's does). Distribution links blobs into each
+// repository: deleting the manifests alone would leave the repository holding
+// the layers, and the next push to it would skip them.
+type registryRepos struct {
+	host  string
+	blobs []v1.Hash // every blob of every fixture image, manifests included
+}
+
+// empty deletes the fixture's manifests (their tags go with them) and blob
+// links from repo; what it lacks is skipped.
+func (r registryRepos) empty(ctx context.Context, repo string) error {
 	var errs []error
-	for _, repo := range repos {
-		if seen[repo] {
-			continue
-		}
-		seen[repo] = true
-		for _, d := range []string{b.fix.v1.Digest.String(), b.fix.v2.Digest.String()} {
-			// The loader keeps the repository path and drops the domain: devloop.local/x → REG/x.
-			ref, err := name.NewDigest(reg+"/"+strings.TrimPrefix(b.prefix, "devloop.local/")+"/"+repo+"@"+d, name.Insecure)
-			if err != nil {
+	for _, h := range r.blobs {
+		// Manifests are deleted as manifests, everything else as blobs; a digest
+		// that is neither in this repository answers 404 to both.
+		for _, kind := range []string{"manifests", "blobs"} {
+			if err := r.delete(ctx, repo, kind, h); err != nil {
 				errs = append(errs, err)
-				continue
-			}
-			err = remote.Delete(ref, remote.WithContext(ctx))
-			var te *transport.Error
-			if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-				err = nil // this repository never got this image
-			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("deleting %s: %w", ref, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (r registryRepos) delete(ctx context.Context, repo, kind string, h v1.Hash) error {
+	u := fmt.Sprintf("http://%s/v2/%s/%s/%s", r.host, repo, kind, h)
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("DELETE %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusNotFound:
+		return nil
+	default:
+		return fmt.Errorf("DELETE %s: %s", u, resp.Status)
+	}
 }
