@@ -99,7 +99,7 @@ func edit(t *testing.T, path, old, new string) {
 func TestIntegrationDev(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	const project = "it-dev"
+	project := uniqueName("it-dev")
 	cfg, port := example(t, project, "target:\n  type: containerd\n")
 	deleteNamespaceAtEnd(t, cs, project)
 	dir := filepath.Dir(cfg)
@@ -280,6 +280,7 @@ func TestIntegrationDevStop(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.project = uniqueName(tc.project)
 			cfg, _ := example(t, tc.project, "target:\n  type: containerd\n")
 			deleteNamespaceAtEnd(t, cs, tc.project)
 			tc.breakIt(t, filepath.Dir(cfg))

@@ -63,6 +63,7 @@ func TestIntegrationRunFailures(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.project = uniqueName(tc.project)
 			cfg, _ := example(t, tc.project, "target:\n  type: containerd\n")
 			deleteNamespaceAtEnd(t, cs, tc.project)
 			tc.breakIt(t, filepath.Dir(cfg))
@@ -87,7 +88,7 @@ func TestIntegrationRunFailures(t *testing.T) {
 func TestIntegrationRunPrune(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	const project = "it-prune"
+	project := uniqueName("it-prune")
 	cfg, _ := example(t, project, "target:\n  type: containerd\n")
 	deleteNamespaceAtEnd(t, cs, project)
 	extra := filepath.Join(filepath.Dir(cfg), "k8s", "extra.yaml")

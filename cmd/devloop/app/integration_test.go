@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +76,12 @@ portForward:
 		t.Fatal(err)
 	}
 	return cfgPath, port
+}
+
+// uniqueName makes a project (and namespace) name of its own for one test run,
+// so that two runs of the integration tests on the same test bed do not meet.
+func uniqueName(base string) string {
+	return fmt.Sprintf("%s-%04x", base, rand.Uint32()&0xffff)
 }
 
 func freePort(t *testing.T) int {
@@ -194,6 +201,7 @@ func TestIntegrationRun(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.project = uniqueName(tc.project)
 			cfg, port := example(t, tc.project, tc.extra)
 			deleteNamespaceAtEnd(t, cs, tc.project)
 			ctx := context.Background()
@@ -265,7 +273,7 @@ func TestIntegrationRun(t *testing.T) {
 // artifact on stdout, the same both times.
 func TestIntegrationBuild(t *testing.T) {
 	env := testbed.Require(t)
-	cfg, _ := example(t, "it-build", "")
+	cfg, _ := example(t, uniqueName("it-build"), "")
 	refRE := regexp.MustCompile(`^flask-redis-app:[0-9a-f]{16}\n$`)
 	var refs []string
 	for range 2 {
