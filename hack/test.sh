@@ -3,6 +3,7 @@
 # machine (as root): installs what it needs, brings the test bed up, runs vet, the unit
 # and integration tests and a short run of every fuzz target, brings the test bed down
 # even on failure, and checks the host was left as it was found.
+# KEEP_TESTBED=1 leaves the test bed running afterwards (and skips the host comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -29,6 +30,11 @@ step "host state before the test bed"
 
 finish() {
   local rc=$?
+  if [ "${KEEP_TESTBED:-0}" = 1 ]; then
+    # a developer's run against a test bed they keep: no down, no host comparison
+    [ -z "${tests_summary:-}" ] || echo "$tests_summary"
+    exit $rc
+  fi
   step "test bed down"
   SAVE_LOGS_TO=$logs/testbed "$tb" down || rc=1
   "$tb" hoststate "$logs/host-after.txt"
