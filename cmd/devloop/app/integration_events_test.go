@@ -117,7 +117,7 @@ func lineOf(t *testing.T, path, s string) int {
 func TestIntegrationEventsRun(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	const project = "it-events-run"
+	project := uniqueName("it-events-run")
 	cfg, _ := example(t, project, "target:\n  type: containerd\n")
 	deleteNamespaceAtEnd(t, cs, project)
 	dir := filepath.Dir(cfg)
@@ -239,7 +239,7 @@ func readEvents(t *testing.T, path string) []event.Event {
 func TestIntegrationEventsDev(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	const project = "it-events-dev"
+	project := uniqueName("it-events-dev")
 	cfg, _ := example(t, project, "target:\n  type: containerd\n")
 	deleteNamespaceAtEnd(t, cs, project)
 	dir := filepath.Dir(cfg)
@@ -362,7 +362,7 @@ func TestIntegrationEventsDev(t *testing.T) {
 func TestIntegrationEventsDevJSON(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	const project = "it-events-dev-json"
+	project := uniqueName("it-events-dev-json")
 	cfg, _ := example(t, project, "target:\n  type: containerd\n")
 	deleteNamespaceAtEnd(t, cs, project)
 	dockerfile := filepath.Join(filepath.Dir(cfg), "Dockerfile")
