@@ -2,9 +2,11 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/devloop/devloop/internal/dockerapi"
 	"github.com/moby/buildkit/client"
@@ -65,15 +67,36 @@ func connect(ctx context.Context, ep endpoint, tlsFiles TLSFiles, lookupEnv func
 	return c, nil, nil
 }
 
+// pingTimeout bounds the first call to BuildKit. A daemon that is stopped
+// (SIGSTOP, a frozen VM) still accepts connections on its socket but never
+// answers: without a bound devloop would wait forever without a word.
+const pingTimeout = 15 * time.Second
+
 // ping lists the workers: the cheapest call every BuildKit (including Docker
 // 20.10's) answers, and it fails fast when nothing listens.
 func ping(ctx context.Context, c *client.Client, ep endpoint) error {
-	ws, err := c.ListWorkers(ctx)
+	pctx, cancel := context.WithTimeoutCause(ctx, pingTimeout, errNoAnswer)
+	defer cancel()
+	ws, err := c.ListWorkers(pctx)
 	if err != nil {
-		return fmt.Errorf("connecting to %s (%s): %w", ep, ep.why, err)
+		if ctx.Err() == nil && context.Cause(pctx) == errNoAnswer {
+			err = fmt.Errorf("no answer within %s: is it stopped or overloaded?", pingTimeout)
+		}
+		return fmt.Errorf("connecting to %s (%s): %w; %s", ep, ep.why, err, startHint(ep))
 	}
 	if len(ws) == 0 {
 		return fmt.Errorf("%s has no workers", ep)
 	}
 	return nil
+}
+
+var errNoAnswer = errors.New("BuildKit did not answer")
+
+// startHint says how to get the endpoint running, or how to pick another.
+func startHint(ep endpoint) string {
+	if ep.docker {
+		return "start the Docker daemon (dockerd, Docker Desktop) or point DOCKER_HOST at a running one"
+	}
+	return "start buildkitd (buildkitd --addr " + ep.address +
+		"; on the test bed: hack/testbed/testbed up) or set build.buildkit: docker in devloop.yaml to build in the Docker daemon"
 }

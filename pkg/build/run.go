@@ -15,7 +15,9 @@ import (
 	"github.com/moby/buildkit/client/ociindex"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/tonistiigi/fsutil"
+	"google.golang.org/grpc/codes"
 )
 
 // solve runs one spec through BuildKit and names the result. The tracker is
@@ -55,6 +57,11 @@ func (b *Builder) solve(ctx context.Context, s Spec, key string, deps []depImage
 	if err != nil {
 		if ctx.Err() != nil {
 			return sideload.Image{}, tr, fmt.Errorf("building %s: %w", s.Name, context.Cause(ctx))
+		}
+		if grpcerrors.Code(err) == codes.Unavailable {
+			// The daemon went away mid-build: say which and how to get it back,
+			// not "error reading from server: EOF".
+			return sideload.Image{}, tr, fmt.Errorf("building %s: lost the connection to %s: %w; %s", s.Name, b.ep, err, startHint(b.ep))
 		}
 		data, _ := os.ReadFile(dfPath) // only to locate errors older daemons do not locate
 		return sideload.Image{}, tr, newBuildError(s.Name, dfPath, data, err, tr)
