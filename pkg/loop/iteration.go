@@ -55,6 +55,9 @@ func (e *Engine) iterate(ctx context.Context, n int, p plan, pt *phaseTracker) (
 	files := e.relFiles(p.files)
 	e.send(ctx, event.Event{Phase: event.PhaseIteration, Status: event.StatusStart, Files: files})
 	defer func() {
+		if ph := pt.get(); ph == event.PhaseDeploy || ph == event.PhaseRollout {
+			err = e.explainKube(err)
+		}
 		ev := event.Event{Phase: event.PhaseIteration, Files: files, Duration: e.opts.Now().Sub(start)}
 		switch {
 		case err != nil && context.Cause(ctx) == errSuperseded:
