@@ -87,6 +87,10 @@ func (n *ctrNode) load(ctx context.Context, li *layoutImage, ref name.Tag) (node
 		res.tr = transfer{bytes: tr.bytes + fullTr.bytes, sent: fullTr.sent, skipped: fullTr.skipped}
 		if fullErr != nil {
 			fullErr = fmt.Errorf("%w (the partial archive failed first: %v)", fullErr, err)
+			if nodeGone(fullErr) {
+				// Stopped or removed mid-import (docker stop, a crash).
+				fullErr = n.unreachable(fullErr)
+			}
 		}
 		err = fullErr
 	}
@@ -178,6 +182,12 @@ func (n *ctrNode) unreachable(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %s", err, n.hint)
+}
+
+// nodeGone reports whether err says the node's container is not running or gone.
+func nodeGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "is not running") || strings.Contains(msg, "No such container")
 }
 
 // parseImagesList finds ref in `ctr images ls` output (REF TYPE DIGEST SIZE …) and
