@@ -70,8 +70,16 @@ done
 step "unit and integration tests"
 # -v into a file (kept with the logs), package lines and failures on the terminal
 set +e
-go test -count=1 -timeout 50m -v ./... >"$logs/go-test.txt" 2>&1
+# The TestIntegrationFault* tests stop and kill the shared daemons: they run alone,
+# one package at a time, after everything else.
+go test -count=1 -timeout 50m -v -skip 'TestIntegrationFault' ./... >"$logs/go-test.txt" 2>&1
 rc=$?
+if [ $rc = 0 ]; then
+  step "fault tests (daemons stopped, killed and cut; one package at a time)"
+  go test -count=1 -timeout 20m -p 1 -v -run 'TestIntegrationFault' ./... >>"$logs/go-test.txt" 2>&1
+  rc=$?
+  grep -E '^\s+fault_integration_test.go:[0-9]+: .*(exit|recovered|failed|killed|stopped|cut)' "$logs/go-test.txt" | sed 's/^ *//' || true
+fi
 set -e
 grep -E '^(ok|FAIL|panic|---  ?FAIL|\?)' "$logs/go-test.txt" | grep -v '^? ' || true
 if [ $rc != 0 ]; then
