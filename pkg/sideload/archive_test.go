@@ -312,7 +312,7 @@ func FuzzPartialArchive(f *testing.F) {
 	f.Add(uint8(0x1f), "latest")
 	f.Add(uint8(0x0a), "a_b.c-d")
 	f.Fuzz(func(t *testing.T, mask uint8, tag string) {
-		ref, err := nameTag("app:" + tag)
+		ref, err := nameTag("docker.io/library/app:" + tag)
 		if err != nil {
 			t.Skip()
 		}
