@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -160,8 +161,9 @@ func (e *Engine) candidates(p plan, deps map[string][]string) []string {
 // builtHere reports whether this process's builder built artifact a.
 func (e *Engine) builtHere(a string) bool { return e.builds[a].here }
 
-// imageUsable reports whether a remembered image can still be loaded: its layout
-// directory exists, or it lives in a Docker daemon (the loader checks that).
+// imageUsable reports whether a remembered image can still be loaded: its
+// manifest is still in the layout directory (the builder prunes old images from
+// it), or it lives in a Docker daemon (the loader checks that).
 func imageUsable(bs BuildState) bool {
 	if bs.InDaemon {
 		return true
@@ -169,7 +171,11 @@ func imageUsable(bs BuildState) bool {
 	if bs.LayoutDir == "" {
 		return false
 	}
-	_, err := os.Stat(bs.LayoutDir)
+	alg, hex, ok := strings.Cut(bs.Digest, ":")
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(bs.LayoutDir, "blobs", alg, hex))
 	return err == nil
 }
 

@@ -89,7 +89,12 @@ func fakeImage(a config.Artifact) sideload.Image {
 	})
 	hex := hex.EncodeToString(h.Sum(nil))
 	tag, _ := name.NewTag(a.Image + ":" + hex[:16])
-	return sideload.Image{Ref: tag, Digest: v1.Hash{Algorithm: "sha256", Hex: hex}, LayoutDir: a.Context}
+	// a layout beside the context holding the manifest blob, as the builder's does
+	layout := a.Context + ".layout-" + a.Image
+	blob := filepath.Join(layout, "blobs", "sha256", hex)
+	_ = os.MkdirAll(filepath.Dir(blob), 0o755)
+	_ = os.WriteFile(blob, []byte("{}"), 0o644)
+	return sideload.Image{Ref: tag, Digest: v1.Hash{Algorithm: "sha256", Hex: hex}, LayoutDir: layout}
 }
 
 type fakeLoader struct {
