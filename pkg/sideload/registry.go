@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // RegistryOptions configures the registry target.
@@ -86,7 +87,7 @@ func (r *registryLoader) Load(ctx context.Context, img Image) (Result, error) {
 	res := Result{Ref: pull}
 	res.BytesSent, res.BlobsSent, res.BlobsSkipped = ct.counts()
 	if err != nil {
-		return res, fmt.Errorf("pushing %s: %w: is the registry running and does it accept pushes?", push, err)
+		return res, fmt.Errorf("pushing %s: %w: %s", push, err, pushHint(err, push.RegistryStr()))
 	}
 	desc, err := remote.Head(push, opts...)
 	if err != nil {
@@ -194,4 +195,14 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	b.c.n += int64(n)
 	b.c.mu.Unlock()
 	return n, err
+}
+
+// pushHint says what to check after a failed push: the credentials when the
+// registry refused them, else whether it runs at all.
+func pushHint(err error, registry string) string {
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusUnauthorized {
+		return "check the credentials for " + registry + " in the Docker config (docker login " + registry + ")"
+	}
+	return "is the registry running and does it accept pushes?"
 }
