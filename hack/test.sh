@@ -74,6 +74,7 @@ set +e
 # one package at a time, after everything else.
 go test -count=1 -timeout 50m -v -skip 'TestIntegrationFault' ./... >"$logs/go-test.txt" 2>&1
 rc=$?
+grep -hoE 'soak [0-9]+ iterations: .*' "$logs/go-test.txt" || true
 if [ $rc = 0 ]; then
   step "fault tests (daemons stopped, killed and cut; one package at a time)"
   go test -count=1 -timeout 20m -p 1 -v -run 'TestIntegrationFault' ./... >>"$logs/go-test.txt" 2>&1

@@ -312,7 +312,7 @@ func (d *devProcess) waitIteration(n int, within time.Duration) event.Event {
 		}
 		return false
 	})
-	d.t.Logf("iteration %d: %s %q (%s)", n, end.Status, end.Message, end.Duration.Round(time.Millisecond))
+	d.t.Logf("iteration %d: %s %q", n, end.Status, end.Message)
 	return end
 }
 
