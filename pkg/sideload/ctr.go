@@ -184,10 +184,17 @@ func (n *ctrNode) unreachable(err error) error {
 	return fmt.Errorf("%w: %s", err, n.hint)
 }
 
-// nodeGone reports whether err says the node's container is not running or gone.
+// nodeGone reports whether err says the node's container is not running or gone:
+// Docker's own words, or the exit codes docker exec gives when the container
+// stops under it (137: killed with it; 126: it could not start in a stopping one).
 func nodeGone(err error) bool {
 	msg := err.Error()
-	return strings.Contains(msg, "is not running") || strings.Contains(msg, "No such container")
+	for _, s := range []string{"is not running", "No such container", "exit status 126", "exit status 137"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseImagesList finds ref in `ctr images ls` output (REF TYPE DIGEST SIZE …) and
