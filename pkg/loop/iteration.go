@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -73,8 +74,7 @@ func (e *Engine) iterate(ctx context.Context, n int, p plan, pt *phaseTracker) (
 	}()
 
 	if e.stages.Deployer != nil {
-		allow := append(append([]string(nil), e.cfg.AllowContexts...), e.opts.AllowContexts...)
-		if err := deploy.CheckContext(e.stages.Kube.Name, e.stages.Kube.Server, allow); err != nil {
+		if err := deploy.CheckContext(e.stages.Kube.Name, e.stages.Kube.Server, slices.Concat(e.cfg.AllowContexts, e.opts.AllowContexts)); err != nil {
 			return out, err
 		}
 	}

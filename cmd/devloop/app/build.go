@@ -18,30 +18,21 @@ the image content, so an unchanged rebuild prints the same references. Nothing i
 loaded into a cluster or deployed.`,
 		Args: checkArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			s.wiring.buildOnly = true
-			e, err := s.engine(cmd.Context(), loop.Options{})
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			res, err := e.Build(cmd.Context())
-			if err != nil {
-				return s.done(err)
-			}
-			if s.printer != nil {
-				s.printer.Flush()
-			}
-			if !s.json {
-				for _, r := range res {
-					fmt.Fprintln(cmd.OutOrStdout(), r.Image.Ref.String())
+			return runPipeline(cmd, g, pipeline{buildOnly: true}, func(s *session, e *loop.Engine) error {
+				res, err := e.Build(cmd.Context())
+				if err != nil {
+					return err
 				}
-			}
-			return s.done(nil)
+				if s.printer != nil {
+					s.printer.Flush()
+				}
+				if !s.json {
+					for _, r := range res {
+						fmt.Fprintln(cmd.OutOrStdout(), r.Image.Ref.String())
+					}
+				}
+				return nil
+			})
 		},
 	}
 }

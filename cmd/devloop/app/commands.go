@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -32,15 +31,61 @@ type session struct {
 	closers []io.Closer // closed by close
 }
 
+// deployFlags are the flags of the commands that deploy: run and dev.
+type deployFlags struct {
+	tail, portForward bool
+	allow             []string
+}
+
+// add registers the flags on cmd; tail is --tail's default and when ends the
+// help of --tail and --port-forward, saying when they start and stop.
+func (f *deployFlags) add(cmd *cobra.Command, tail bool, when string) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.tail, "tail", tail, "stream the deployed pods' logs"+when)
+	fl.BoolVar(&f.portForward, "port-forward", false, "forward the config's ports"+when)
+	fl.StringArrayVar(&f.allow, "allow-context", nil, "allow deploying to this kube context although it does not look local (repeatable)")
+}
+
+// options are the Engine options the flags set.
+func (f *deployFlags) options() loop.Options {
+	return loop.Options{Tail: f.tail, PortForward: f.portForward, AllowContexts: f.allow}
+}
+
+// pipeline is what tells the pipeline commands' sessions apart.
+type pipeline struct {
+	// opts are the command's Engine options; AllowContexts also reaches the
+	// wiring, which checks the context before it talks to the cluster.
+	opts loop.Options
+	// buildOnly makes only the builder (devloop build needs no cluster).
+	buildOnly bool
+	// announce publishes the session's status for devloop wait (devloop dev).
+	announce bool
+}
+
+// runPipeline is the body of every pipeline command: it opens the session, makes
+// the Engine for p and gives both to run, whose error decides the exit code.
+func runPipeline(cmd *cobra.Command, g *globalFlags, p pipeline, run func(*session, *loop.Engine) error) error {
+	s, err := newSession(cmd, g)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if p.announce {
+		s.announce(cmd.Context())
+	}
+	s.wiring.buildOnly, s.wiring.allow = p.buildOnly, p.opts.AllowContexts
+	e, err := s.engine(cmd.Context(), p.opts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	return s.done(run(s, e))
+}
+
 // newSession loads the config and picks the output: JSON Lines events on stdout,
 // or a human printer on stderr; and with --event-log, JSON Lines to a file too.
 // The caller closes the session.
 func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
-	// Absolute, so that every file:line an editor reads is, whatever the
-	// working directory of the task that ran devloop.
-	if abs, err := filepath.Abs(g.filename); err == nil {
-		g.filename = abs
-	}
 	s := &session{wiring: wiring{g: g}}
 	machine, err := s.machineSink(cmd, g)
 	if err != nil {
@@ -60,15 +105,14 @@ func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
 		s.wiring.progress = build.ProgressEvents
 		return s, nil
 	}
-	tty := isTerminal(errOut)
-	p := &printer{out: cmd.OutOrStdout(), err: errOut, tty: tty, color: tty && os.Getenv("NO_COLOR") == "", verbose: g.verbose}
+	p := newPrinter(cmd, g.verbose)
 	s.printer, s.sink = p, p
 	if machine != nil {
 		s.sink = event.Multi{p, machine}
 	}
 	s.wiring.progressOut = errOut
 	switch {
-	case tty:
+	case p.tty:
 		s.wiring.progress = build.ProgressTTY
 		p.holdBuild = true
 	case g.verbose > 0:
@@ -83,8 +127,13 @@ func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
 }
 
 // loadConfig loads devloop.yaml with the requested profiles. Every problem is a
-// usage error (exit 2).
+// usage error (exit 2). It makes g.filename absolute first, so that every
+// file:line an editor reads is, whatever the working directory of the task that
+// ran devloop.
 func loadConfig(g *globalFlags) (*config.Config, error) {
+	if abs, err := filepath.Abs(g.filename); err == nil {
+		g.filename = abs
+	}
 	cfg, err := config.Load(g.filename, g.profiles...)
 	if err == nil {
 		return cfg, nil
@@ -99,7 +148,6 @@ func loadConfig(g *globalFlags) (*config.Config, error) {
 func (s *session) engine(ctx context.Context, opts loop.Options) (*loop.Engine, error) {
 	opts.NewStages = s.wiring.stages
 	opts.Sink = s.sink
-	opts.AllowContexts = s.wiring.allow
 	if !s.wiring.buildOnly {
 		if p, err := loop.DefaultStatePath(s.cfg.Name); err == nil {
 			opts.State = loop.NewStateStore(p)

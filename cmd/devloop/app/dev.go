@@ -8,8 +8,8 @@ import (
 )
 
 type devFlags struct {
-	cleanup, portForward, tail bool
-	allow                      []string
+	deployFlags
+	cleanup bool
 }
 
 func newDevCmd(g *globalFlags) *cobra.Command {
@@ -27,30 +27,13 @@ Ctrl-C stops within two seconds and leaves the deployment running; with --cleanu
 deletes what devloop applied (only objects carrying its labels).`,
 		Args: checkArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			s.announce(cmd.Context())
-			s.wiring.allow = f.allow
-			e, err := s.engine(cmd.Context(), loop.Options{
-				PortForward: f.portForward,
-				Tail:        f.tail,
-				Cleanup:     f.cleanup,
-				Reload:      func() (*config.Config, error) { return config.Load(g.filename, g.profiles...) },
-			})
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			return s.done(e.Dev(cmd.Context()))
+			opts := f.options()
+			opts.Cleanup = f.cleanup
+			opts.Reload = func() (*config.Config, error) { return config.Load(g.filename, g.profiles...) }
+			return runPipeline(cmd, g, pipeline{opts: opts, announce: true}, func(_ *session, e *loop.Engine) error { return e.Dev(cmd.Context()) })
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&f.cleanup, "cleanup", false, "delete what devloop applied when stopping")
-	fl.BoolVar(&f.portForward, "port-forward", false, "forward the config's ports, following new pods")
-	fl.BoolVar(&f.tail, "tail", true, "stream the deployed pods' logs, following new pods")
-	fl.StringArrayVar(&f.allow, "allow-context", nil, "allow deploying to this kube context although it does not look local (repeatable)")
+	f.add(cmd, true, ", following new pods")
+	cmd.Flags().BoolVar(&f.cleanup, "cleanup", false, "delete what devloop applied when stopping")
 	return cmd
 }

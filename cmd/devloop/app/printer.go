@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
+
+	"github.com/spf13/cobra"
 
 	"github.com/devloop/devloop/pkg/deploy/rollout"
 	"github.com/devloop/devloop/pkg/event"
@@ -31,6 +34,13 @@ type printer struct {
 }
 
 var _ event.Sink = (*printer)(nil)
+
+// newPrinter returns the printer of cmd's output streams.
+func newPrinter(cmd *cobra.Command, verbose int) *printer {
+	errOut := cmd.ErrOrStderr()
+	tty := isTerminal(errOut)
+	return &printer{out: cmd.OutOrStdout(), err: errOut, tty: tty, color: tty && os.Getenv("NO_COLOR") == "", verbose: verbose}
+}
 
 // Send implements event.Sink.
 func (p *printer) Send(_ context.Context, e event.Event) {

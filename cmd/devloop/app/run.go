@@ -9,9 +9,9 @@ import (
 )
 
 type runFlags struct {
-	tail, portForward, noWait bool
-	timeout                   time.Duration
-	allow                     []string
+	deployFlags
+	noWait  bool
+	timeout time.Duration
 }
 
 func newRunCmd(g *globalFlags) *cobra.Command {
@@ -30,30 +30,14 @@ interrupted.
 Exit codes: 0 ready, 1 the build, load, apply or rollout failed, 2 usage or config error.`,
 		Args: checkArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := newSession(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			s.wiring.allow = f.allow
-			e, err := s.engine(cmd.Context(), loop.Options{
-				NoWait:      f.noWait,
-				Timeout:     f.timeout,
-				PortForward: f.portForward,
-				Tail:        f.tail,
-			})
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			return s.done(e.Run(cmd.Context()))
+			opts := f.options()
+			opts.NoWait, opts.Timeout = f.noWait, f.timeout
+			return runPipeline(cmd, g, pipeline{opts: opts}, func(_ *session, e *loop.Engine) error { return e.Run(cmd.Context()) })
 		},
 	}
+	f.add(cmd, false, " once ready, until interrupted")
 	fl := cmd.Flags()
-	fl.BoolVar(&f.tail, "tail", false, "stream the deployed pods' logs once ready, until interrupted")
-	fl.BoolVar(&f.portForward, "port-forward", false, "forward the config's ports once ready, until interrupted")
 	fl.BoolVar(&f.noWait, "no-wait", false, "do not wait for the rollouts")
 	fl.DurationVar(&f.timeout, "timeout", 0, "how long to wait for the rollouts (default: the config's deploy.rolloutTimeout, 5m)")
-	fl.StringArrayVar(&f.allow, "allow-context", nil, "allow deploying to this kube context although it does not look local (repeatable)")
 	return cmd
 }

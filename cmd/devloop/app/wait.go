@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,9 +33,6 @@ It prints the iteration's summary or error on stderr, or with --output json its
 iteration event on stdout.`,
 		Args: checkArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if abs, err := filepath.Abs(g.filename); err == nil {
-				g.filename = abs
-			}
 			cfg, err := loadConfig(g)
 			if err != nil {
 				return err
@@ -76,10 +72,7 @@ func reportStatus(cmd *cobra.Command, g *globalFlags, st devstatus.Status) error
 	if g.output == "json" {
 		event.NewJSONLines(cmd.OutOrStdout(), nil).Send(cmd.Context(), e)
 	} else {
-		errOut := cmd.ErrOrStderr()
-		tty := isTerminal(errOut)
-		p := &printer{out: cmd.OutOrStdout(), err: errOut, tty: tty, color: tty && os.Getenv("NO_COLOR") == ""}
-		p.Send(cmd.Context(), e)
+		newPrinter(cmd, 0).Send(cmd.Context(), e)
 	}
 	if e.Status == event.StatusFailure {
 		return reportedError{errors.New(st.Message)}

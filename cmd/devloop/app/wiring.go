@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,15 +55,24 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 		ProgressOut: w.progressOut,
 		Events:      sink,
 	}
-	if w.buildOnly {
-		b, err := build.New(ctx, bopts)
-		if err != nil {
-			return nil, fmt.Errorf("connecting to BuildKit: %w", err)
+	st := &loop.Stages{}
+	if !w.buildOnly {
+		if st, err = w.cluster(ctx, cfg, sink, &bopts); err != nil {
+			return nil, err
 		}
-		bk := stages.BuildKit{B: b}
-		return &loop.Stages{Builder: bk, Closers: []io.Closer{bk}}, nil
 	}
+	b, err := build.New(ctx, bopts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to BuildKit: %w", err)
+	}
+	bk := stages.BuildKit{B: b}
+	st.Builder, st.Closers = bk, []io.Closer{bk}
+	return st, nil
+}
 
+// cluster makes the stages that talk to the cluster, and sets in bopts where
+// the builder puts images for the sideload target it chose.
+func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink, bopts *build.Options) (*loop.Stages, error) {
 	ns := w.g.namespace
 	if ns == "" {
 		ns = cfg.Deploy.Namespace
@@ -72,7 +82,7 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 		return nil, usageError{fmt.Errorf("kube config: %w", err)}
 	}
 	// Refuse a cluster that does not look local before talking to it at all.
-	if err := deploy.CheckContext(kt.Context, kt.Server, append(append([]string(nil), cfg.AllowContexts...), w.allow...)); err != nil {
+	if err := deploy.CheckContext(kt.Context, kt.Server, slices.Concat(cfg.AllowContexts, w.allow)); err != nil {
 		return nil, err
 	}
 	rc := rest.CopyConfig(kt.RestConfig)
@@ -99,11 +109,6 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 	} else {
 		bopts.Output = build.OutputLayout
 	}
-	b, err := build.New(ctx, bopts)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to BuildKit: %w", err)
-	}
-	bk := stages.BuildKit{B: b}
 	dep, err := deploy.New(dyn, mapper, deploy.Options{
 		Project:    cfg.Name,
 		ConfigPath: cfg.File,
@@ -112,11 +117,9 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 		Sink:       sink,
 	})
 	if err != nil {
-		bk.Close()
 		return nil, err
 	}
 	return &loop.Stages{
-		Builder:   bk,
 		Loader:    loader,
 		Renderer:  stages.Manifests{D: dep, Sources: stages.ManifestSources(cfg.Deploy), Sideloaded: kind != sideload.TargetRegistry, Sink: sink},
 		Deployer:  dep,
@@ -127,7 +130,6 @@ func (w wiring) stages(ctx context.Context, cfg *config.Config, sink event.Sink)
 		Tailer:    stages.NewTailer(cs, sink),
 		Kube:      loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
 		Target:    fmt.Sprint(loader),
-		Closers:   []io.Closer{bk},
 	}, nil
 }
 
