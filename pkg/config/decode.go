@@ -168,26 +168,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	fs := fieldsOf(v.Type())
-	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		if !d.expectTag(k, path, "!!str", "a string key") {
-			continue
-		}
-		kp := joinPath(path, k.Value)
-		if first, ok := seen[k.Value]; ok {
-			d.errorf(k, kp, "duplicate key (first at line %d)", first.Line)
-			continue
-		}
-		seen[k.Value] = k
+	seen := d.entries(n, path, joinPath, func(k, val *yaml.Node, kp string) {
 		f, ok := findField(fs, k.Value)
 		if !ok {
 			d.errorf(k, kp, "unknown field%s", suggest(fs, k.Value))
-			continue
+			return
 		}
 		d.mark(k, kp)
 		d.decode(val, v.Field(f.index), kp)
-	}
+	})
 	for _, f := range fs {
 		if _, ok := seen[f.name]; f.required && !ok {
 			d.errorf(n, joinPath(path, f.name), "missing required field")
@@ -200,24 +189,34 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	d.entries(n, path, mapKeyPath, func(k, val *yaml.Node, kp string) {
+		d.mark(k, kp)
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, e, kp)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+	})
+	v.Set(m)
+}
+
+// entries calls fn for every entry of mapping n whose key is a string not seen
+// before in n, with the key's path made by keyPath, and reports the other keys.
+// It returns the keys seen, by value.
+func (d *decoder) entries(n *yaml.Node, path string, keyPath func(parent, key string) string, fn func(k, val *yaml.Node, kp string)) map[string]*yaml.Node {
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		if !d.expectTag(k, path, "!!str", "a string key") {
 			continue
 		}
-		kp := mapKeyPath(path, k.Value)
+		kp := keyPath(path, k.Value)
 		if first, ok := seen[k.Value]; ok {
 			d.errorf(k, kp, "duplicate key (first at line %d)", first.Line)
 			continue
 		}
 		seen[k.Value] = k
-		d.mark(k, kp)
-		e := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, e, kp)
-		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+		fn(k, val, kp)
 	}
-	v.Set(m)
+	return seen
 }
 
 func findField(fs []field, name string) (field, bool) {

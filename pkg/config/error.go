@@ -31,12 +31,17 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
 	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
+	b.WriteString(e.Detail())
 	return b.String()
+}
+
+// Detail returns "FIELD: MSG", the error without its position, for output that
+// shows the position apart (located lines, events).
+func (e *Error) Detail() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
 }
 
 // Errors returns every *Error in err, unwrapping joined errors, in order.

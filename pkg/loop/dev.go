@@ -208,12 +208,8 @@ func (e *Engine) reportConfigError(ctx context.Context, err error) {
 		return
 	}
 	for _, ce := range ces {
-		msg := ce.Msg
-		if ce.Field != "" {
-			msg = ce.Field + ": " + msg
-		}
 		e.send(ctx, event.Event{Phase: event.PhaseConfig, Status: event.StatusFailure, File: ce.File, Line: ce.Line, Column: ce.Column,
-			Message: msg + " (config not reloaded, the previous one keeps running)"})
+			Message: ce.Detail() + " (config not reloaded, the previous one keeps running)"})
 	}
 }
 

@@ -28,11 +28,7 @@ func classify(err error) error {
 func printError(w io.Writer, err error) {
 	if ces := config.Errors(err); len(ces) > 0 {
 		for _, ce := range ces {
-			msg := ce.Msg
-			if ce.Field != "" {
-				msg = ce.Field + ": " + msg
-			}
-			fmt.Fprintln(w, positioned(ce.File, ce.Line, ce.Column, msg))
+			fmt.Fprintln(w, positioned(ce.File, ce.Line, ce.Column, ce.Detail()))
 		}
 		return
 	}

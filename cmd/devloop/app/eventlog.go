@@ -55,11 +55,7 @@ func sendConfigFailure(ctx context.Context, sink event.Sink, file string, err er
 		return
 	}
 	for _, ce := range ces {
-		msg := ce.Msg
-		if ce.Field != "" {
-			msg = ce.Field + ": " + msg
-		}
-		sink.Send(ctx, event.Event{Phase: event.PhaseConfig, Status: event.StatusFailure, File: ce.File, Line: ce.Line, Column: ce.Column, Message: msg})
+		sink.Send(ctx, event.Event{Phase: event.PhaseConfig, Status: event.StatusFailure, File: ce.File, Line: ce.Line, Column: ce.Column, Message: ce.Detail()})
 	}
 }
 
