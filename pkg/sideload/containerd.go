@@ -32,10 +32,10 @@ type containerdLoader struct {
 	opts ContainerdOptions
 }
 
-var _ Sideloader = (*containerdLoader)(nil)
+var _ Target = (*containerdLoader)(nil)
 
 // NewContainerd returns the Sideloader for the containerd at opts.Socket.
-func NewContainerd(opts ContainerdOptions) (Sideloader, error) {
+func NewContainerd(opts ContainerdOptions) (Target, error) {
 	if opts.Socket == "" {
 		return nil, errors.New("containerd target needs a socket path")
 	}
@@ -94,3 +94,6 @@ func (c *containerdLoader) Load(ctx context.Context, img Image) (Result, error) 
 	}
 	return res, nil
 }
+
+// Type implements Target.
+func (c *containerdLoader) Type() string { return TargetContainerd }

@@ -39,10 +39,10 @@ type dockerLoader struct {
 	opts DockerOptions
 }
 
-var _ Sideloader = (*dockerLoader)(nil)
+var _ Target = (*dockerLoader)(nil)
 
 // NewDocker returns the Sideloader for a Docker daemon.
-func NewDocker(opts DockerOptions) (Sideloader, error) {
+func NewDocker(opts DockerOptions) (Target, error) {
 	if opts.Env.Host == "" {
 		opts.Env.Host = DefaultDockerHost
 	}
@@ -56,6 +56,9 @@ func (d *dockerLoader) String() string {
 	}
 	return "docker at " + d.opts.Env.Host
 }
+
+// Type implements Target.
+func (d *dockerLoader) Type() string { return TargetDocker }
 
 // Load implements Sideloader.
 func (d *dockerLoader) Load(ctx context.Context, img Image) (Result, error) {

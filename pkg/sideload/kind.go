@@ -39,10 +39,10 @@ type kindLoader struct {
 	snapshotters map[string]string
 }
 
-var _ Sideloader = (*kindLoader)(nil)
+var _ Target = (*kindLoader)(nil)
 
 // NewKind returns the Sideloader for the kind cluster opts.Cluster.
-func NewKind(opts KindOptions) (Sideloader, error) {
+func NewKind(opts KindOptions) (Target, error) {
 	if opts.Cluster == "" {
 		return nil, errors.New("kind target needs a cluster name")
 	}
@@ -93,6 +93,9 @@ func (k *kindLoader) Load(ctx context.Context, img Image) (Result, error) {
 	}
 	return res, errors.Join(errs...)
 }
+
+// Type implements Target.
+func (k *kindLoader) Type() string { return TargetKind }
 
 func (k *kindLoader) loadNode(ctx context.Context, node string, li *layoutImage, ref name.Tag) (nodeResult, error) {
 	k.mu.Lock()

@@ -39,10 +39,10 @@ type registryLoader struct {
 	opts RegistryOptions
 }
 
-var _ Sideloader = (*registryLoader)(nil)
+var _ Target = (*registryLoader)(nil)
 
 // NewRegistry returns the Sideloader that pushes to opts.Registry.
-func NewRegistry(opts RegistryOptions) (Sideloader, error) {
+func NewRegistry(opts RegistryOptions) (Target, error) {
 	if opts.Registry == "" {
 		return nil, errors.New("registry target needs a registry host")
 	}
@@ -99,6 +99,9 @@ func (r *registryLoader) Load(ctx context.Context, img Image) (Result, error) {
 	res.Verified = true
 	return res, nil
 }
+
+// Type implements Target.
+func (r *registryLoader) Type() string { return TargetRegistry }
 
 // refs maps the image's repository into the push and pull registries. Docker Hub's
 // implicit "library/" is dropped: devloop.local/app and app both become REG/app.

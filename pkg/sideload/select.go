@@ -53,14 +53,13 @@ type SelectOptions struct {
 	Runner Runner
 }
 
-// Select returns the one Sideloader for opts: the only place targets are chosen.
+// Select returns the one Target for opts: the only place targets are chosen.
 // With auto, the kube context decides: kind-NAME → kind cluster NAME; minikube →
 // docker through minikube's docker-env; docker-desktop → docker; the test bed →
 // its containerd; any other cluster publishing a local registry (KEP-1755) → that
-// registry. Every Sideloader it returns is also a fmt.Stringer naming the target
-// for messages ("kind cluster dev"). Context names come first: they say more than the ConfigMap (kind and
+// registry. Context names come first: they say more than the ConfigMap (kind and
 // the test bed may publish one too, and loading into the node beats a registry).
-func Select(opts SelectOptions) (Sideloader, error) {
+func Select(opts SelectOptions) (Target, error) {
 	if opts.Getenv == nil {
 		opts.Getenv = os.Getenv
 	}
@@ -82,7 +81,7 @@ func Select(opts SelectOptions) (Sideloader, error) {
 	return nil, fmt.Errorf("unknown sideload target %q: want one of %s", opts.Target, strings.Join(Targets(), ", "))
 }
 
-func selectAuto(opts SelectOptions) (Sideloader, error) {
+func selectAuto(opts SelectOptions) (Target, error) {
 	ctx := opts.KubeContext
 	switch {
 	case strings.HasPrefix(ctx, "kind-"):
@@ -98,7 +97,7 @@ func selectAuto(opts SelectOptions) (Sideloader, error) {
 		ctx, strings.Join(Targets()[1:], ", "), TestbedContext)
 }
 
-func selectDocker(opts SelectOptions) (Sideloader, error) {
+func selectDocker(opts SelectOptions) (Target, error) {
 	if opts.KubeContext == "minikube" && opts.Getenv("DOCKER_HOST") == "" {
 		// Not eval'd into this shell: ask minikube when loading.
 		return NewDocker(DockerOptions{
@@ -109,7 +108,7 @@ func selectDocker(opts SelectOptions) (Sideloader, error) {
 	return NewDocker(DockerOptions{Env: DockerEnvFrom(opts.Getenv)})
 }
 
-func selectKind(opts SelectOptions) (Sideloader, error) {
+func selectKind(opts SelectOptions) (Target, error) {
 	cluster := opts.KindCluster
 	if cluster == "" {
 		cluster, _ = strings.CutPrefix(opts.KubeContext, "kind-")
@@ -123,7 +122,7 @@ func selectKind(opts SelectOptions) (Sideloader, error) {
 	return NewKind(KindOptions{Cluster: cluster, Runner: opts.Runner})
 }
 
-func selectContainerd(opts SelectOptions) (Sideloader, error) {
+func selectContainerd(opts SelectOptions) (Target, error) {
 	co := ContainerdOptions{Socket: opts.ContainerdSocket, Runner: opts.Runner}
 	if co.Socket == "" && opts.KubeContext == TestbedContext {
 		co.Socket = TestbedContainerdSocket
@@ -137,7 +136,7 @@ func selectContainerd(opts SelectOptions) (Sideloader, error) {
 	return NewContainerd(co)
 }
 
-func selectRegistry(opts SelectOptions) (Sideloader, error) {
+func selectRegistry(opts SelectOptions) (Target, error) {
 	ro := RegistryOptions{Registry: opts.Registry, PullRegistry: opts.PullRegistry, Insecure: opts.Insecure}
 	if ro.Registry == "" && opts.LocalRegistry != nil {
 		ro.Registry = opts.LocalRegistry.Host

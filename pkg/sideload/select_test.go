@@ -88,3 +88,28 @@ func TestContainerdSocketMissing(t *testing.T) {
 		t.Errorf("Load() = %v, want %q", err, want)
 	}
 }
+
+func TestSelectType(t *testing.T) {
+	kep := &LocalRegistryHosting{Host: "localhost:5001"}
+	tests := []struct {
+		name string
+		opts SelectOptions
+		want string
+	}{
+		{name: "kind", opts: SelectOptions{KubeContext: "kind-dev"}, want: TargetKind},
+		{name: "minikube", opts: SelectOptions{KubeContext: "minikube", Getenv: func(string) string { return "" }}, want: TargetDocker},
+		{name: "test bed", opts: SelectOptions{KubeContext: TestbedContext}, want: TargetContainerd},
+		{name: "KEP-1755 registry", opts: SelectOptions{KubeContext: "k3d-dev", LocalRegistry: kep}, want: TargetRegistry},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := Select(tc.opts)
+			if err != nil {
+				t.Fatalf("Select() = %v", err)
+			}
+			if got := l.Type(); got != tc.want {
+				t.Errorf("Select().Type() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package sideload
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -44,4 +45,15 @@ type Result struct {
 // Sideloader puts a built image where the cluster can run it.
 type Sideloader interface {
 	Load(ctx context.Context, img Image) (Result, error)
+}
+
+// Target is a Sideloader of this package, as Select and the New functions return
+// it: String names the target for messages ("kind cluster dev") and Type says
+// which type of target it is, one of Targets() other than TargetAuto, for
+// callers that adapt to it (build into the daemon the docker target loads into,
+// rewrite image references unless the registry target pushed them).
+type Target interface {
+	Sideloader
+	fmt.Stringer
+	Type() string
 }

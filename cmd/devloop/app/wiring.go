@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,7 +101,7 @@ func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink
 	if err != nil {
 		return nil, err
 	}
-	kind := targetKind(loader)
+	kind := loader.Type()
 	if kind == sideload.TargetDocker && cfg.Build.Buildkit == config.DefaultBuildkit && (kt.Context != "minikube" || dockerHost(cfg) != "") {
 		// Build inside the daemon the cluster runs images from: nothing moves.
 		bopts.Builder, bopts.DockerHost = build.BuilderDocker, dockerHost(cfg)
@@ -129,13 +128,13 @@ func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink
 		Forwarder: stages.NewForwarder(rc, cs, kt.Namespace, sink),
 		Tailer:    stages.NewTailer(cs, sink),
 		Kube:      loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
-		Target:    fmt.Sprint(loader),
+		Target:    loader.String(),
 	}, nil
 }
 
 // loader chooses the sideload target (sideload.Select decides; this only looks up
 // what it needs: the cluster's KEP-1755 local registry).
-func (w wiring) loader(ctx context.Context, cfg *config.Config, kt *config.KubeTarget, cs kubernetes.Interface) (sideload.Sideloader, error) {
+func (w wiring) loader(ctx context.Context, cfg *config.Config, kt *config.KubeTarget, cs kubernetes.Interface) (sideload.Target, error) {
 	so := sideload.SelectOptions{
 		Target:           string(cfg.Target.Type),
 		KubeContext:      kt.Context,
@@ -165,18 +164,6 @@ func (w wiring) loader(ctx context.Context, cfg *config.Config, kt *config.KubeT
 		return nil, usageError{err}
 	}
 	return l, nil
-}
-
-// targetKind tells which kind of target a Sideloader is from its description:
-// sideload.Select does not say which one it chose.
-func targetKind(l sideload.Sideloader) string {
-	s := fmt.Sprint(l)
-	for _, k := range []string{sideload.TargetDocker, sideload.TargetKind, sideload.TargetContainerd, sideload.TargetRegistry} {
-		if strings.HasPrefix(s, k) {
-			return k
-		}
-	}
-	return ""
 }
 
 // dockerHost is the Docker daemon the docker target names, if any.
