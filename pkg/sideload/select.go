@@ -39,6 +39,9 @@ type SelectOptions struct {
 	// ContainerdSocket is the containerd target's socket; default: the test bed's
 	// when KubeContext is TestbedContext.
 	ContainerdSocket string
+	// ContainerdNamespace is the containerd target's namespace, the one its
+	// kubelet reads; default DefaultNamespace.
+	ContainerdNamespace string
 	// Registry and PullRegistry configure the registry target; default: from
 	// LocalRegistry.
 	Registry, PullRegistry string
@@ -123,7 +126,7 @@ func selectKind(opts SelectOptions) (Target, error) {
 }
 
 func selectContainerd(opts SelectOptions) (Target, error) {
-	co := ContainerdOptions{Socket: opts.ContainerdSocket, Runner: opts.Runner}
+	co := ContainerdOptions{Socket: opts.ContainerdSocket, Namespace: opts.ContainerdNamespace, Runner: opts.Runner}
 	if co.Socket == "" && opts.KubeContext == TestbedContext {
 		co.Socket = TestbedContainerdSocket
 	}

@@ -113,3 +113,15 @@ func TestSelectType(t *testing.T) {
 		})
 	}
 }
+
+func TestSelectContainerdNamespace(t *testing.T) {
+	for _, tc := range []struct{ namespace, want string }{{"", DefaultNamespace}, {"devloop", "devloop"}} {
+		l, err := Select(SelectOptions{Target: TargetContainerd, ContainerdSocket: "/run/containerd/containerd.sock", ContainerdNamespace: tc.namespace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.(*containerdLoader).opts.Namespace; got != tc.want {
+			t.Errorf("Select(ContainerdNamespace %q): namespace = %q, want %q", tc.namespace, got, tc.want)
+		}
+	}
+}

@@ -136,12 +136,13 @@ func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink
 // what it needs: the cluster's KEP-1755 local registry).
 func (w wiring) loader(ctx context.Context, cfg *config.Config, kt *config.KubeTarget, cs kubernetes.Interface) (sideload.Target, error) {
 	so := sideload.SelectOptions{
-		Target:           string(cfg.Target.Type),
-		KubeContext:      kt.Context,
-		KindCluster:      cfg.Target.Kind.Cluster,
-		ContainerdSocket: cfg.Target.Containerd.Address,
-		Registry:         cfg.Target.Registry.Host,
-		Insecure:         cfg.Target.Registry.Insecure,
+		Target:              string(cfg.Target.Type),
+		KubeContext:         kt.Context,
+		KindCluster:         cfg.Target.Kind.Cluster,
+		ContainerdSocket:    cfg.Target.Containerd.Address,
+		ContainerdNamespace: cfg.Target.Containerd.Namespace,
+		Registry:            cfg.Target.Registry.Host,
+		Insecure:            cfg.Target.Registry.Insecure,
 		Getenv: func(k string) string {
 			if k == "DOCKER_HOST" && cfg.Target.Docker.Host != "" {
 				return cfg.Target.Docker.Host
