@@ -102,11 +102,11 @@ func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink
 		return nil, err
 	}
 	kind := loader.Type()
-	if kind == sideload.TargetDocker && cfg.Build.Buildkit == config.DefaultBuildkit && (kt.Context != "minikube" || dockerHost(cfg) != "") {
-		// Build inside the daemon the cluster runs images from: nothing moves.
-		bopts.Builder, bopts.DockerHost = build.BuilderDocker, dockerHost(cfg)
-	} else {
-		bopts.Output = build.OutputLayout
+	// The docker target's daemon is the builder's to reach unless only
+	// minikube docker-env, run when loading, tells where it is.
+	reachable := kt.Context != "minikube" || dockerHost(cfg) != ""
+	if err := buildFor(bopts, cfg.Build.Buildkit, loader, reachable, dockerHost(cfg)); err != nil {
+		return nil, err
 	}
 	dep, err := deploy.New(dyn, mapper, deploy.Options{
 		Project:    cfg.Name,
@@ -130,6 +130,26 @@ func (w wiring) cluster(ctx context.Context, cfg *config.Config, sink event.Sink
 		Kube:      loop.KubeContext{Name: kt.Context, Server: kt.Server, Namespace: kt.Namespace},
 		Target:    loader.String(),
 	}, nil
+}
+
+// buildFor sets where bopts builds for the sideload target t: with the docker
+// target and a daemon the builder can reach, inside it with its own BuildKit
+// (nothing moves), else into an OCI layout the loader reads. dockerd's
+// embedded BuildKit has no OCI layout exporter (dockerd 20.10 fails the build
+// with `exporter "oci" could not be found`), so build.buildkit: docker with
+// another target is refused here, as a config error, before anything runs.
+func buildFor(bopts *build.Options, buildkit string, t sideload.Target, reachable bool, dockerHost string) error {
+	intoDaemon := buildkit == build.BuilderDocker || buildkit == config.DefaultBuildkit
+	switch {
+	case t.Type() == sideload.TargetDocker && reachable && intoDaemon:
+		bopts.Builder, bopts.DockerHost = build.BuilderDocker, dockerHost
+	case buildkit == build.BuilderDocker && t.Type() != sideload.TargetDocker:
+		return usagef("build.buildkit: docker cannot build for %s (the %s target): the Docker daemon's BuildKit cannot export an OCI layout to load from; "+
+			"use the docker target (target.type: docker), or point build.buildkit at a buildkitd (unix://, tcp://, docker-container://…)", t, t.Type())
+	default:
+		bopts.Output = build.OutputLayout
+	}
+	return nil
 }
 
 // loader chooses the sideload target (sideload.Select decides; this only looks up
