@@ -132,17 +132,15 @@ func (p *printer) format(e event.Event) (line string, toOut bool) {
 	case event.PhaseDeploy:
 		return p.deploy(e), false
 	case event.PhaseRollout:
-		if e.Status == event.StatusSkipped {
-			return "", false
-		}
-		l := "  " + rollout.FormatEvent(e)
 		switch e.Status {
+		case event.StatusSkipped, event.StatusFailure:
+			// A failed rollout fails the iteration, whose failure line has the
+			// same headline and the details below it: shown once, there.
+			return "", false
 		case event.StatusSuccess:
-			l = p.mark(symOK, green, rollout.FormatEvent(e))
-		case event.StatusFailure:
-			l = p.mark(symFail, red, rollout.FormatEvent(e))
+			return p.mark(symOK, green, rollout.FormatEvent(e)), false
 		}
-		return l, false
+		return "  " + rollout.FormatEvent(e), false
 	case event.PhasePortForward:
 		return p.status(e, e.Message), false
 	case event.PhaseLog:
