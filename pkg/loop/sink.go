@@ -2,11 +2,16 @@ package loop
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
 	"github.com/devloop/devloop/pkg/event"
 )
+
+// Cancelled is the message of a stage's skipped event when the caller cancelled
+// the iteration's context (Ctrl-C).
+const Cancelled = "cancelled"
 
 // stampSink fills in what stages leave out of their events: the iteration
 // number, the time and the duration in milliseconds.
@@ -25,10 +30,14 @@ func (s *stampSink) Send(ctx context.Context, e event.Event) {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	if e.Status == event.StatusFailure && e.Phase != event.PhaseIteration && context.Cause(ctx) == errSuperseded {
-		// A stage stopped because newer changes cancelled its iteration: that is
-		// not a failure the user has to look at.
-		e.Status, e.Message = event.StatusSkipped, "cancelled: newer changes arrived"
+	if e.Status == event.StatusFailure && e.Phase != event.PhaseIteration && errors.Is(ctx.Err(), context.Canceled) {
+		// A stage stopped because its iteration was cancelled, by newer changes
+		// or by the caller (Ctrl-C): that is not a failure the user has to look
+		// at. A deadline is left alone: running out of time is a failure.
+		e.Status, e.Message = event.StatusSkipped, Cancelled
+		if context.Cause(ctx) == errSuperseded {
+			e.Message = "cancelled: newer changes arrived"
+		}
 	}
 	if e.Duration != 0 && e.DurationMS == 0 {
 		e.DurationMS = e.Duration.Milliseconds()

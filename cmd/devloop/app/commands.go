@@ -58,8 +58,10 @@ type pipeline struct {
 	opts loop.Options
 	// buildOnly makes only the builder (devloop build needs no cluster).
 	buildOnly bool
-	// announce publishes the session's status for devloop wait (devloop dev).
-	announce bool
+	// dev is devloop dev: the session publishes its status for devloop wait,
+	// and Ctrl-C ends it as it should end (a stopped iteration gets its end
+	// line), where it fails the other commands, which say interrupted.
+	dev bool
 }
 
 // runPipeline is the body of every pipeline command: it opens the session, makes
@@ -70,8 +72,11 @@ func runPipeline(cmd *cobra.Command, g *globalFlags, p pipeline, run func(*sessi
 		return err
 	}
 	defer s.close()
-	if p.announce {
+	if p.dev {
 		s.announce(cmd.Context())
+	}
+	if s.printer != nil {
+		s.printer.hideStopped = !p.dev
 	}
 	s.wiring.buildOnly, s.wiring.allow = p.buildOnly, p.opts.AllowContexts
 	e, err := s.engine(cmd.Context(), p.opts)

@@ -30,7 +30,7 @@ deletes what devloop applied (only objects carrying its labels).`,
 			opts := f.options()
 			opts.Cleanup = f.cleanup
 			opts.Reload = func() (*config.Config, error) { return config.Load(g.filename, g.profiles...) }
-			return runPipeline(cmd, g, pipeline{opts: opts, announce: true}, func(_ *session, e *loop.Engine) error { return e.Dev(cmd.Context()) })
+			return runPipeline(cmd, g, pipeline{opts: opts, dev: true}, func(_ *session, e *loop.Engine) error { return e.Dev(cmd.Context()) })
 		},
 	}
 	f.add(cmd, true, ", following new pods")

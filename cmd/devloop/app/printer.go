@@ -31,6 +31,10 @@ type printer struct {
 	// heldConfig keeps the lines of a failed config reload until the start line
 	// of the iteration that follows it (see holdForIteration).
 	heldConfig []string
+	// hideStopped leaves out the end line of an iteration that Ctrl-C stopped:
+	// devloop dev ends with it (editors read it as the iteration's end), devloop
+	// run fails and says interrupted instead.
+	hideStopped bool
 }
 
 var _ event.Sink = (*printer)(nil)
@@ -115,6 +119,10 @@ func (p *printer) format(e event.Event) (line string, toOut bool) {
 	if strings.HasPrefix(e.Message, "warning: ") {
 		return p.mark(symWarn, yel, e.Message), false
 	}
+	if e.Status == event.StatusSkipped && e.Message == loop.Cancelled {
+		// A stage Ctrl-C stopped: the iteration's end says so.
+		return "", false
+	}
 	switch e.Phase {
 	case event.PhaseIteration:
 		return p.iteration(e), false
@@ -173,6 +181,10 @@ func (p *printer) iteration(e event.Event) string {
 		return p.mark(symStart, dim, fmt.Sprintf("iteration %d started: %s changed", e.Iteration, strings.Join(e.Files, ", ")))
 	case event.StatusFailure:
 		return p.mark(symFail, red, indentTail(e.Message))
+	case event.StatusSkipped:
+		if p.hideStopped {
+			return ""
+		}
 	}
 	return p.status(e, e.Message)
 }

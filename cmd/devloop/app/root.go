@@ -55,12 +55,17 @@ func Main(ctx context.Context, s Streams, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	var u usageError
+	usage := errors.As(err, &u) || isFlagError(err)
 	var r reportedError
-	if !errors.As(err, &r) {
+	switch {
+	case ctx.Err() != nil && !usage:
+		// Whatever the stages made of the cancellation, the cause is Ctrl-C.
+		fmt.Fprintln(s.Err, "interrupted")
+	case !errors.As(err, &r):
 		printError(s.Err, err)
 	}
-	var u usageError
-	if errors.As(err, &u) || isFlagError(err) {
+	if usage {
 		return ExitUsage
 	}
 	return ExitFailure
