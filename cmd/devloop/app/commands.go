@@ -25,7 +25,8 @@ func pipelineCommands(g *globalFlags) []*cobra.Command {
 type session struct {
 	cfg     *config.Config
 	sink    event.Sink
-	printer *printer // nil with --output json
+	machine event.Sink // the JSON Lines streams alone (stdout, --event-log); nil without them
+	printer *printer   // nil with --output json
 	wiring  wiring
 	json    bool
 	closers []io.Closer // closed by close
@@ -81,6 +82,7 @@ func runPipeline(cmd *cobra.Command, g *globalFlags, p pipeline, run func(*sessi
 	s.wiring.buildOnly, s.wiring.allow = p.buildOnly, p.opts.AllowContexts
 	e, err := s.engine(cmd.Context(), p.opts)
 	if err != nil {
+		s.sendStartFailure(cmd.Context(), err)
 		return err
 	}
 	defer e.Close()
@@ -96,6 +98,7 @@ func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.machine = machine
 	cfg, err := loadConfig(g)
 	if err != nil {
 		sendConfigFailure(cmd.Context(), machine, g.filename, err)

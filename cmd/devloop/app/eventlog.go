@@ -59,6 +59,22 @@ func sendConfigFailure(ctx context.Context, sink event.Sink, file string, err er
 	}
 }
 
+// sendStartFailure reports to the JSON streams an error that stopped devloop
+// before its first iteration: a refused kube context or a bad kubeconfig (phase
+// config: the user's input), or a builder that cannot be reached (phase
+// iteration). The human output has it from printError.
+func (s *session) sendStartFailure(ctx context.Context, err error) {
+	if s.machine == nil {
+		return
+	}
+	phase := event.PhaseIteration
+	var u usageError
+	if errors.As(classify(err), &u) {
+		phase = event.PhaseConfig
+	}
+	s.machine.Send(ctx, event.Event{Phase: phase, Status: event.StatusFailure, Message: err.Error()})
+}
+
 // close closes what the session opened (the --event-log file).
 func (s *session) close() {
 	for _, c := range s.closers {

@@ -3,11 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/devloop/devloop/pkg/event"
 )
 
 func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -92,5 +95,14 @@ users:
 	}
 	if strings.Contains(stderr, "build") {
 		t.Errorf("stderr = %q: nothing may be built for a refused context", stderr)
+	}
+	// editors read the refusal from the event stream too
+	code, stdout, _ := runMain(t, "run", "-o", "json", "-f", cfg, "--kubeconfig", kubeconfig)
+	var ev event.Event
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &ev); err != nil {
+		t.Fatalf("Main(run -o json) stdout = %q, want one JSON event: %v", stdout, err)
+	}
+	if code != ExitUsage || ev.Phase != event.PhaseConfig || ev.Status != event.StatusFailure || !strings.Contains(ev.Message, "allow-context") {
+		t.Errorf("Main(run -o json) = %d, event %+v; want %d and a config failure event naming --allow-context", code, ev, ExitUsage)
 	}
 }
