@@ -123,13 +123,13 @@ func newSession(cmd *cobra.Command, g *globalFlags) (*session, error) {
 	case p.tty:
 		s.wiring.progress = build.ProgressTTY
 		p.holdBuild = true
-	case g.verbose > 0:
-		s.wiring.progress = build.ProgressPlain
-	case machine != nil:
-		// Nothing to show on stderr: the event log gets BuildKit's steps.
+	case machine != nil && g.verbose == 0:
+		// The event log gets BuildKit's steps; stderr keeps devloop's own lines.
 		s.wiring.progress = build.ProgressEvents
 	default:
-		s.wiring.progress = build.ProgressQuiet
+		// Not a terminal (CI logs, editor tasks): BuildKit's plain display, as
+		// `docker build` prints it.
+		s.wiring.progress = build.ProgressPlain
 	}
 	return s, nil
 }
