@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,9 +16,84 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/devloop/devloop/internal/testbed"
 	"github.com/devloop/devloop/pkg/event"
 )
+
+// The helpers here serve every TestIntegration* test of the package: the example
+// project, a devloop dev running in process, waiting on its events, editing files
+// in place. The ones below serve the fault tests.
+
+// containerdTarget is the devloop.yaml target most integration tests use.
+const containerdTarget = "target:\n  type: containerd\n"
+
+// containerdExample copies the example under a unique project name made from
+// base, with the containerd target, and deletes its namespace at the end. It
+// returns the project, the config path and the port-forward's local port.
+func containerdExample(t *testing.T, cs kubernetes.Interface, base string) (project, cfg string, port int) {
+	t.Helper()
+	project = uniqueName(base)
+	cfg, port = example(t, project, containerdTarget)
+	deleteNamespaceAtEnd(t, cs, project)
+	return project, cfg, port
+}
+
+// timedDevloop is devloop that also returns how long it took.
+func timedDevloop(t *testing.T, args ...string) (code int, stderr string, took time.Duration) {
+	t.Helper()
+	start := time.Now()
+	code, _, stderr = devloop(t, context.Background(), args...)
+	return code, stderr, time.Since(start)
+}
+
+// waitPhaseStart waits for an event of phase ph starting in the JSON Lines of out.
+func waitPhaseStart(t *testing.T, out *syncBuffer, ph event.Phase, within time.Duration) {
+	t.Helper()
+	waitFor(t, within, string(ph)+" to start", func() bool {
+		for _, e := range jsonEvents(t, out) {
+			if e.Phase == ph && e.Status == event.StatusStart {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitEvents polls read for up to 2 minutes until ended(evs, n) says iteration n
+// is over, and returns the events read last.
+func waitEvents(t *testing.T, n int, read func() []event.Event, ended func(evs []event.Event, n int) bool) []event.Event {
+	t.Helper()
+	var evs []event.Event
+	waitFor(t, 2*time.Minute, fmt.Sprintf("the end of iteration %d", n), func() bool {
+		evs = read()
+		return ended(evs, n)
+	})
+	return evs
+}
+
+// editUntilEnd edits a file in place like edit and puts it back, by the reverse
+// edit, when the test ends.
+func editUntilEnd(t *testing.T, path, old, new string) {
+	t.Helper()
+	edit(t, path, old, new)
+	t.Cleanup(func() { edit(t, path, new, old) })
+}
+
+// neverReady breaks the example's readiness probe (only it: the first /health
+// in k8s/app.yaml), so that its pods never become ready.
+func neverReady(t *testing.T, dir string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "k8s", "app.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "path: /health", "path: /never-ready", 1)
+	if err := os.WriteFile(filepath.Join(dir, "k8s", "app.yaml"), []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // The TestIntegrationFault* tests stop, kill and cut the shared daemons of the test
 // bed. hack/test.sh runs them alone (-p 1), after every other test; each restores
@@ -293,11 +369,36 @@ func (d *devProcess) events() []event.Event { return jsonEvents(d.t, &d.out) }
 // dump logs the events that are not progress chatter, and stderr.
 func (d *devProcess) dump() {
 	for _, e := range d.events() {
-		if e.Status != event.StatusProgress || strings.HasPrefix(e.Message, "warning") {
-			d.t.Logf("event %d %s %s %s %q", e.Iteration, e.Phase, e.Status, e.Artifact, e.Message)
+		if e.Status != event.StatusProgress || e.Phase == event.PhaseWatch || strings.HasPrefix(e.Message, "warning") {
+			d.t.Logf("event %d %s %s %s %s %q %v", e.Iteration, e.Phase, e.Status, e.Artifact, e.Resource, e.Message, e.Files)
 		}
 	}
 	d.t.Logf("stderr:\n%s", d.errOut.String())
+}
+
+// interrupt cancels devloop's context (Ctrl-C) and waits up to within for its
+// exit code; ok is false if it did not exit in time.
+func (d *devProcess) interrupt(within time.Duration) (code int, ok bool) {
+	d.stop()
+	select {
+	case code = <-d.done:
+		d.done <- code // for the cleanup
+		return code, true
+	case <-time.After(within):
+		return 0, false
+	}
+}
+
+// stopClean sends Ctrl-C to a devloop dev and wants it to exit 0 within 30s.
+func (d *devProcess) stopClean() {
+	d.t.Helper()
+	code, ok := d.interrupt(30 * time.Second)
+	if !ok {
+		d.t.Fatal("devloop dev did not exit after Ctrl-C")
+	}
+	if code != ExitOK {
+		d.t.Errorf("devloop dev = %d after Ctrl-C, want 0", code)
+	}
 }
 
 // waitIteration waits for iteration n to end and returns its end event.

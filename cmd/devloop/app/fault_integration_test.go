@@ -72,13 +72,9 @@ func TestIntegrationFaultBuildkitd(t *testing.T) {
 	cs := kubeClient(t, env)
 
 	t.Run("stopped before a build", func(t *testing.T) {
-		project := uniqueName("it-fault-bk-stopped")
-		cfg, _ := example(t, project, "target:\n  type: containerd\n")
-		deleteNamespaceAtEnd(t, cs, project)
+		project, cfg, _ := containerdExample(t, cs, "it-fault-bk-stopped")
 		freezeDaemon(t, "buildkitd")
-		start := time.Now()
-		code, _, stderr := devloop(t, context.Background(), "run", "-f", cfg, "--context", env.Context)
-		took := time.Since(start)
+		code, stderr, took := timedDevloop(t, "run", "-f", cfg, "--context", env.Context)
 		if code != ExitFailure {
 			t.Errorf("devloop run with buildkitd stopped = %d, want %d", code, ExitFailure)
 		}
@@ -91,9 +87,7 @@ func TestIntegrationFaultBuildkitd(t *testing.T) {
 	})
 
 	t.Run("killed during a build, dev recovers", func(t *testing.T) {
-		project := uniqueName("it-fault-bk-killed")
-		cfg, _ := example(t, project, "target:\n  type: containerd\n")
-		deleteNamespaceAtEnd(t, cs, project)
+		project, cfg, _ := containerdExample(t, cs, "it-fault-bk-killed")
 		dir := filepath.Dir(cfg)
 		edit(t, filepath.Join(dir, "Dockerfile"), "WORKDIR /app", "RUN sleep 20 # "+project+"\nWORKDIR /app")
 		d := startDevloop(t, "dev", "-o", "json", "--tail=false", "-f", cfg, "--context", env.Context)
@@ -262,13 +256,9 @@ func TestIntegrationFaultAPIServer(t *testing.T) {
 	cs := kubeClient(t, env)
 
 	t.Run("unreachable before apply", func(t *testing.T) {
-		project := uniqueName("it-fault-api-down")
-		cfg, _ := example(t, project, "target:\n  type: containerd\n")
-		deleteNamespaceAtEnd(t, cs, project)
+		project, cfg, _ := containerdExample(t, cs, "it-fault-api-down")
 		kc := kubeconfigVia(t, env, fmt.Sprintf("https://127.0.0.1:%d", freePort(t)))
-		start := time.Now()
-		code, _, stderr := devloop(t, context.Background(), "run", "--kubeconfig", kc, "-f", cfg, "--context", env.Context)
-		took := time.Since(start)
+		code, stderr, took := timedDevloop(t, "run", "--kubeconfig", kc, "-f", cfg, "--context", env.Context)
 		t.Logf("apiserver unreachable: exit %d after %s", code, took.Round(100*time.Millisecond))
 		if code != ExitFailure {
 			t.Errorf("devloop run with the apiserver unreachable = %d, want %d", code, ExitFailure)
@@ -281,9 +271,7 @@ func TestIntegrationFaultAPIServer(t *testing.T) {
 	})
 
 	t.Run("cut during the rollout watch", func(t *testing.T) {
-		project := uniqueName("it-fault-api-cut")
-		cfg, _ := example(t, project, "target:\n  type: containerd\n")
-		deleteNamespaceAtEnd(t, cs, project)
+		project, cfg, _ := containerdExample(t, cs, "it-fault-api-cut")
 		// Slow readiness, so the rollout watch is open when the connection is cut.
 		edit(t, filepath.Join(filepath.Dir(cfg), "k8s", "app.yaml"), "initialDelaySeconds: 1", "initialDelaySeconds: 12")
 		proxy := newCutProxy(t, apiserverAddr(t, env))

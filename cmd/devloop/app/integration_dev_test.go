@@ -99,35 +99,14 @@ func edit(t *testing.T, path, old, new string) {
 func TestIntegrationDev(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	project := uniqueName("it-dev")
-	cfg, port := example(t, project, "target:\n  type: containerd\n")
-	deleteNamespaceAtEnd(t, cs, project)
+	project, cfg, port := containerdExample(t, cs, "it-dev")
 	dir := filepath.Dir(cfg)
-
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
-			[]string{"dev", "-o", "json", "--port-forward", "--cleanup", "--tail=false", "-f", cfg, "--context", env.Context})
-	}()
-	defer func() {
-		if !t.Failed() {
-			return
-		}
-		for _, e := range jsonEvents(t, &out) {
-			if e.Status != event.StatusProgress || e.Phase == event.PhaseWatch {
-				t.Logf("event %d %s %s %s %s %q %v", e.Iteration, e.Phase, e.Status, e.Artifact, e.Resource, e.Message, e.Files)
-			}
-		}
-		t.Logf("stderr:\n%s", errOut.String())
-	}()
+	d := startDevloop(t, "dev", "-o", "json", "--port-forward", "--cleanup", "--tail=false", "-f", cfg, "--context", env.Context)
 
 	n0 := hits(t, port)
 	t.Logf("first iteration ready, counter %d", n0)
-	ends := func() int { return len(iterationEnds(jsonEvents(t, &out))) }
-	starts := func() int { return iterationStarts(jsonEvents(t, &out)) }
+	ends := func() int { return len(iterationEnds(d.events())) }
+	starts := func() int { return iterationStarts(d.events()) }
 
 	// A one-line change: the new pods serve the new text.
 	start := time.Now()
@@ -169,19 +148,11 @@ func TestIntegrationDev(t *testing.T) {
 	}
 
 	// A manifest change re-applies without a build.
-	nBuilds := func() int {
-		n := 0
-		for _, e := range jsonEvents(t, &out) {
-			if e.Phase == event.PhaseBuild && e.Status == event.StatusStart {
-				n++
-			}
-		}
-		return n
-	}
+	nBuilds := func() int { return d.countPhase(event.PhaseBuild, event.StatusStart) }
 	builds := nBuilds()
 	edit(t, filepath.Join(dir, "k8s", "configmap.yaml"), `"Hello from devloop"`, `"Hello again"`)
 	waitFor(t, 60*time.Second, "the manifest iteration to end", func() bool { return ends() == 4 })
-	if last := iterationEnds(jsonEvents(t, &out))[3]; last.Status != event.StatusSuccess || !strings.Contains(last.Message, "apply") {
+	if last := iterationEnds(d.events())[3]; last.Status != event.StatusSuccess || !strings.Contains(last.Message, "apply") {
 		t.Errorf("manifest iteration = %+v, want a success that applied", last)
 	}
 	if got := nBuilds() - builds; got != 0 {
@@ -195,7 +166,7 @@ func TestIntegrationDev(t *testing.T) {
 	// A broken Dockerfile is reported; the old pods keep serving; a fix recovers.
 	edit(t, filepath.Join(dir, "Dockerfile"), "WORKDIR /app", "RUN exit 3\nWORKDIR /app")
 	waitFor(t, 60*time.Second, "the broken build's iteration to end", func() bool { return ends() == 5 })
-	if last := iterationEnds(jsonEvents(t, &out))[4]; last.Status != event.StatusFailure || !strings.Contains(last.Message, "exit") {
+	if last := iterationEnds(d.events())[4]; last.Status != event.StatusFailure || !strings.Contains(last.Message, "exit") {
 		t.Errorf("broken build iteration = %+v, want a failure naming the step", last)
 	}
 	if body := get(port); !strings.Contains(body, "Edited, I have been seen") {
@@ -203,27 +174,19 @@ func TestIntegrationDev(t *testing.T) {
 	}
 	edit(t, filepath.Join(dir, "Dockerfile"), "RUN exit 3\n", "")
 	waitFor(t, 60*time.Second, "the fixed build's iteration to end", func() bool { return ends() == 6 })
-	if last := iterationEnds(jsonEvents(t, &out))[5]; last.Status != event.StatusSuccess {
+	if last := iterationEnds(d.events())[5]; last.Status != event.StatusSuccess {
 		t.Errorf("fixed build iteration = %+v, want success", last)
 	}
 
 	// Ctrl-C: exits within 2s (the cleanup has its own budget) and deletes
 	// devloop's objects.
 	stopped := time.Now()
-	stop()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("devloop dev = %d after Ctrl-C, want 0", code)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("devloop dev did not exit after Ctrl-C")
-	}
+	d.stopClean()
 	t.Logf("Ctrl-C → exit (with cleanup): %s", time.Since(stopped).Round(10*time.Millisecond))
 	_, err = cs.AppsV1().Deployments(project).Get(context.Background(), "flask-redis-app", metav1.GetOptions{})
 	if !apierrors.IsNotFound(err) {
-		d, _ := cs.AppsV1().Deployments(project).Get(context.Background(), "flask-redis-app", metav1.GetOptions{})
-		if d == nil || d.DeletionTimestamp == nil {
+		dep, _ := cs.AppsV1().Deployments(project).Get(context.Background(), "flask-redis-app", metav1.GetOptions{})
+		if dep == nil || dep.DeletionTimestamp == nil {
 			t.Errorf("deployment after --cleanup: %v, want it deleted", err)
 		}
 	}
@@ -267,50 +230,23 @@ func TestIntegrationDevStop(t *testing.T) {
 		{name: "during a build", project: "it-stop-build", phase: event.PhaseBuild, breakIt: func(t *testing.T, dir string) {
 			edit(t, filepath.Join(dir, "Dockerfile"), "WORKDIR /app", "RUN sleep 30\nWORKDIR /app")
 		}},
-		{name: "during a rollout", project: "it-stop-rollout", phase: event.PhaseRollout, breakIt: func(t *testing.T, dir string) {
-			b, err := os.ReadFile(filepath.Join(dir, "k8s", "app.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := strings.Replace(string(b), "path: /health", "path: /never-ready", 1)
-			if err := os.WriteFile(filepath.Join(dir, "k8s", "app.yaml"), []byte(s), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}},
+		{name: "during a rollout", project: "it-stop-rollout", phase: event.PhaseRollout, breakIt: neverReady},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.project = uniqueName(tc.project)
-			cfg, _ := example(t, tc.project, "target:\n  type: containerd\n")
-			deleteNamespaceAtEnd(t, cs, tc.project)
+			_, cfg, _ := containerdExample(t, cs, tc.project)
 			tc.breakIt(t, filepath.Dir(cfg))
 			before := len(children(t))
-			ctx, stop := context.WithCancel(context.Background())
-			defer stop()
-			var out, errOut syncBuffer
-			done := make(chan int, 1)
-			go func() {
-				done <- Main(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
-					[]string{"dev", "-o", "json", "-f", cfg, "--context", env.Context})
-			}()
-			waitFor(t, 60*time.Second, string(tc.phase)+" to start", func() bool {
-				for _, e := range jsonEvents(t, &out) {
-					if e.Phase == tc.phase && e.Status == event.StatusStart {
-						return true
-					}
-				}
-				return false
-			})
+			d := startDevloop(t, "dev", "-o", "json", "-f", cfg, "--context", env.Context)
+			waitPhaseStart(t, &d.out, tc.phase, 60*time.Second)
 			time.Sleep(time.Second)
 			stopped := time.Now()
-			stop()
-			select {
-			case code := <-done:
-				if code != ExitOK {
-					t.Errorf("devloop dev = %d after Ctrl-C, want 0; stderr:\n%s", code, errOut.String())
-				}
-			case <-time.After(2 * time.Second):
+			code, ok := d.interrupt(2 * time.Second)
+			if !ok {
 				t.Fatalf("devloop dev did not exit within 2s of Ctrl-C %s", tc.name)
+			}
+			if code != ExitOK {
+				t.Errorf("devloop dev = %d after Ctrl-C, want 0; stderr:\n%s", code, d.errOut.String())
 			}
 			t.Logf("Ctrl-C %s → exit in %s", tc.name, time.Since(stopped).Round(time.Millisecond))
 			if after := children(t); len(after) > before {

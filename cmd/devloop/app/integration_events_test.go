@@ -3,13 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/devloop/devloop/internal/eventtest"
 	"github.com/devloop/devloop/internal/testbed"
@@ -117,9 +115,7 @@ func lineOf(t *testing.T, path, s string) int {
 func TestIntegrationEventsRun(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	project := uniqueName("it-events-run")
-	cfg, _ := example(t, project, "target:\n  type: containerd\n")
-	deleteNamespaceAtEnd(t, cs, project)
+	_, cfg, _ := containerdExample(t, cs, "it-events-run")
 	dir := filepath.Dir(cfg)
 	dockerfile, manifest := filepath.Join(dir, "Dockerfile"), filepath.Join(dir, "k8s", "app.yaml")
 	sch := eventtest.Schema(t)
@@ -145,6 +141,14 @@ func TestIntegrationEventsRun(t *testing.T) {
 		}
 		return stderr
 	}
+	// runFails runs devloop run both ways on a broken project: the iteration
+	// fails in phase, located at file:line. It returns the failure event.
+	runFails := func(t *testing.T, phase event.Phase, file string, line int) event.Event {
+		t.Helper()
+		f := checkIteration(t, runJSON(t, ExitFailure), 1, event.StatusFailure, phase)
+		checkLocated(t, f, file, line, runText(t, ExitFailure))
+		return f
+	}
 
 	t.Run("success", func(t *testing.T) {
 		evs := runJSON(t, ExitOK)
@@ -161,37 +165,30 @@ func TestIntegrationEventsRun(t *testing.T) {
 	})
 
 	t.Run("broken Dockerfile", func(t *testing.T) {
-		edit(t, dockerfile, "WORKDIR /app", "WORKDIR /app\nRUN echo broken >&2 && exit 3")
-		defer edit(t, dockerfile, "WORKDIR /app\nRUN echo broken >&2 && exit 3", "WORKDIR /app")
+		editUntilEnd(t, dockerfile, "WORKDIR /app", "WORKDIR /app\nRUN echo broken >&2 && exit 3")
 		line := lineOf(t, dockerfile, "RUN echo broken")
-		f := checkIteration(t, runJSON(t, ExitFailure), 1, event.StatusFailure, event.PhaseBuild)
-		checkLocated(t, f, dockerfile, line, runText(t, ExitFailure))
+		f := runFails(t, event.PhaseBuild, dockerfile, line)
 		if f.Artifact != "flask-redis-app" || !strings.Contains(f.Message, "exit code: 3") {
 			t.Errorf("build failure = %+v, want the artifact and the exit code", f)
 		}
 	})
 
 	t.Run("broken manifest", func(t *testing.T) {
-		edit(t, manifest, "  replicas: 2\n", "  replicas: 2\n   broken: [\n")
-		defer edit(t, manifest, "  replicas: 2\n   broken: [\n", "  replicas: 2\n")
+		editUntilEnd(t, manifest, "  replicas: 2\n", "  replicas: 2\n   broken: [\n")
 		line := lineOf(t, manifest, "broken: [")
-		f := checkIteration(t, runJSON(t, ExitFailure), 1, event.StatusFailure, event.PhaseDeploy)
-		checkLocated(t, f, manifest, line, runText(t, ExitFailure))
+		runFails(t, event.PhaseDeploy, manifest, line)
 	})
 
 	t.Run("manifest the API server rejects", func(t *testing.T) {
-		edit(t, manifest, "  replicas: 2\n", "  replicas: \"two\"\n")
-		defer edit(t, manifest, "  replicas: \"two\"\n", "  replicas: 2\n")
-		f := checkIteration(t, runJSON(t, ExitFailure), 1, event.StatusFailure, event.PhaseDeploy)
-		checkLocated(t, f, manifest, 1, runText(t, ExitFailure)) // the document's first line
+		editUntilEnd(t, manifest, "  replicas: 2\n", "  replicas: \"two\"\n")
+		f := runFails(t, event.PhaseDeploy, manifest, 1) // the document's first line
 		if f.Resource != "deployment/flask-redis-app" {
 			t.Errorf("apply failure resource = %q, want deployment/flask-redis-app", f.Resource)
 		}
 	})
 
 	t.Run("broken devloop.yaml", func(t *testing.T) {
-		edit(t, cfg, "  - image: flask-redis-app\n", "  - image: flask-redis-app\n    dockerFile: Dockerfile\n")
-		defer edit(t, cfg, "    dockerFile: Dockerfile\n", "")
+		editUntilEnd(t, cfg, "  - image: flask-redis-app\n", "  - image: flask-redis-app\n    dockerFile: Dockerfile\n")
 		line := lineOf(t, cfg, "dockerFile:")
 		evs := runJSON(t, ExitUsage)
 		if len(evs) != 1 || evs[0].Phase != event.PhaseConfig || evs[0].Status != event.StatusFailure || evs[0].Iteration != 0 {
@@ -239,29 +236,18 @@ func readEvents(t *testing.T, path string) []event.Event {
 func TestIntegrationEventsDev(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	project := uniqueName("it-events-dev")
-	cfg, _ := example(t, project, "target:\n  type: containerd\n")
-	deleteNamespaceAtEnd(t, cs, project)
+	_, cfg, _ := containerdExample(t, cs, "it-events-dev")
 	dir := filepath.Dir(cfg)
 	dockerfile, manifest := filepath.Join(dir, "Dockerfile"), filepath.Join(dir, "k8s", "app.yaml")
 	log := filepath.Join(t.TempDir(), "events.jsonl")
 
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
-			[]string{"dev", "--tail=false", "--event-log", log, "-f", cfg, "--context", env.Context})
-	}()
-	defer func() { t.Logf("stderr:\n%s", errOut.String()) }()
+	d := startDevloop(t, "dev", "--tail=false", "--event-log", log, "-f", cfg, "--context", env.Context)
+	defer func() { t.Logf("stderr:\n%s", d.errOut.String()) }()
 
 	// waitEnd waits for the end of iteration n and returns the log so far.
 	waitEnd := func(n int) []event.Event {
 		t.Helper()
-		var evs []event.Event
-		waitFor(t, 2*time.Minute, fmt.Sprintf("the end of iteration %d", n), func() bool {
-			evs = readEvents(t, log)
+		return waitEvents(t, n, func() []event.Event { return readEvents(t, log) }, func(evs []event.Event, n int) bool {
 			for _, e := range evs {
 				if e.Iteration == n && e.Phase == event.PhaseIteration && e.Status != event.StatusStart {
 					return true
@@ -269,7 +255,6 @@ func TestIntegrationEventsDev(t *testing.T) {
 			}
 			return false
 		})
-		return evs
 	}
 	evs := waitEnd(1)
 	checkIteration(t, evs, 1, event.StatusSuccess, "")
@@ -315,15 +300,7 @@ func TestIntegrationEventsDev(t *testing.T) {
 	evs = waitEnd(7)
 	checkIteration(t, evs, 7, event.StatusSuccess, "")
 
-	stop()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("devloop dev = %d after Ctrl-C, want 0", code)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("devloop dev did not exit after Ctrl-C")
-	}
+	d.stopClean()
 	readEvents(t, log) // the whole log, stop included, is valid
 	if code, _, stderr := devloop(t, context.Background(), "wait", "-f", cfg); code != ExitFailure || !strings.Contains(stderr, "no devloop dev is running") {
 		t.Errorf("devloop wait after dev stopped = %d, stderr %q; want 1, no session", code, stderr)
@@ -332,7 +309,7 @@ func TestIntegrationEventsDev(t *testing.T) {
 	// The human output through the background matcher: one window per
 	// iteration, each ended, with that iteration's problems.
 	dev := loadMatchers(t)["devloop: dev"]
-	ws := dev.collect(errOut.String())
+	ws := dev.collect(d.errOut.String())
 	want := map[int]problem{
 		2: {File: dockerfile, Line: dockerLine},
 		4: {File: manifest, Line: manifestLine},
@@ -362,22 +339,13 @@ func TestIntegrationEventsDev(t *testing.T) {
 func TestIntegrationEventsDevJSON(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	project := uniqueName("it-events-dev-json")
-	cfg, _ := example(t, project, "target:\n  type: containerd\n")
-	deleteNamespaceAtEnd(t, cs, project)
+	_, cfg, _ := containerdExample(t, cs, "it-events-dev-json")
 	dockerfile := filepath.Join(filepath.Dir(cfg), "Dockerfile")
 	sch := eventtest.Schema(t)
 
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut},
-			[]string{"dev", "-o", "json", "--tail=false", "-f", cfg, "--context", env.Context})
-	}()
+	d := startDevloop(t, "dev", "-o", "json", "--tail=false", "-f", cfg, "--context", env.Context)
 	stream := func() []event.Event {
-		s := out.String()
+		s := d.out.String()
 		s = s[:strings.LastIndexByte(s, '\n')+1]
 		evs, err := eventtest.Stream(sch, strings.NewReader(s))
 		if err != nil {
@@ -387,32 +355,19 @@ func TestIntegrationEventsDevJSON(t *testing.T) {
 	}
 	waitEnd := func(n int) []event.Event {
 		t.Helper()
-		var evs []event.Event
-		waitFor(t, 2*time.Minute, fmt.Sprintf("the end of iteration %d", n), func() bool {
-			evs = stream()
-			return len(iterationEnds(evs)) >= n
-		})
-		return evs
+		return waitEvents(t, n, stream, func(evs []event.Event, n int) bool { return len(iterationEnds(evs)) >= n })
 	}
 	checkIteration(t, waitEnd(1), 1, event.StatusSuccess, "")
 	edit(t, dockerfile, "WORKDIR /app", "WORKDIR /app\nRUN exit 3")
 	line := lineOf(t, dockerfile, "RUN exit 3")
 	checkLocated(t, checkIteration(t, waitEnd(2), 2, event.StatusFailure, event.PhaseBuild), dockerfile, line, "")
 
-	stop()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Errorf("devloop dev = %d after Ctrl-C, want 0", code)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("devloop dev did not exit after Ctrl-C")
-	}
-	if s := out.String(); !strings.HasSuffix(s, "\n") {
+	d.stopClean()
+	if s := d.out.String(); !strings.HasSuffix(s, "\n") {
 		t.Errorf("stdout does not end with a whole line: %q", s[max(0, len(s)-200):])
 	}
 	stream()
-	if s := errOut.String(); s != "" {
+	if s := d.errOut.String(); s != "" {
 		t.Errorf("stderr = %q, want nothing with --output json", s)
 	}
 }

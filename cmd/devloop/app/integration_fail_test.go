@@ -47,29 +47,15 @@ func TestIntegrationRunFailures(t *testing.T) {
 		},
 		{
 			name: "readiness probe never passes", project: "it-fail-ready", want: "not done after", within: 60 * time.Second,
-			args: []string{"--timeout", "20s"},
-			breakIt: func(t *testing.T, dir string) {
-				b, err := os.ReadFile(filepath.Join(dir, "k8s", "app.yaml"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				// Only the readiness probe: the first /health in the file.
-				s := strings.Replace(string(b), "path: /health", "path: /never-ready", 1)
-				if err := os.WriteFile(filepath.Join(dir, "k8s", "app.yaml"), []byte(s), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			},
+			args:    []string{"--timeout", "20s"},
+			breakIt: neverReady,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.project = uniqueName(tc.project)
-			cfg, _ := example(t, tc.project, "target:\n  type: containerd\n")
-			deleteNamespaceAtEnd(t, cs, tc.project)
+			_, cfg, _ := containerdExample(t, cs, tc.project)
 			tc.breakIt(t, filepath.Dir(cfg))
-			start := time.Now()
-			code, _, stderr := devloop(t, context.Background(), append([]string{"run", "-f", cfg, "--context", env.Context}, tc.args...)...)
-			took := time.Since(start)
+			code, stderr, took := timedDevloop(t, append([]string{"run", "-f", cfg, "--context", env.Context}, tc.args...)...)
 			if code != ExitFailure {
 				t.Errorf("devloop run = %d, want %d", code, ExitFailure)
 			}
@@ -88,9 +74,7 @@ func TestIntegrationRunFailures(t *testing.T) {
 func TestIntegrationRunPrune(t *testing.T) {
 	env := testbed.Require(t)
 	cs := kubeClient(t, env)
-	project := uniqueName("it-prune")
-	cfg, _ := example(t, project, "target:\n  type: containerd\n")
-	deleteNamespaceAtEnd(t, cs, project)
+	project, cfg, _ := containerdExample(t, cs, "it-prune")
 	extra := filepath.Join(filepath.Dir(cfg), "k8s", "extra.yaml")
 	if err := os.WriteFile(extra, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  a: b\n"), 0o644); err != nil {
 		t.Fatal(err)

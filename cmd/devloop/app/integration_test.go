@@ -247,12 +247,7 @@ func TestIntegrationRun(t *testing.T) {
 
 			// A change to the app rolls out a new ReplicaSet with a new tag.
 			app := filepath.Join(filepath.Dir(cfg), "app.py")
-			f, err := os.OpenFile(app, os.O_APPEND|os.O_WRONLY, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(f, "\n# changed by %s\n", t.Name())
-			f.Close()
+			appendLine(t, app, "changed by "+t.Name())
 			if code, _, stderr := devloop(t, ctx, base...); code != ExitOK || !strings.Contains(stderr, "built flask-redis-app") {
 				t.Fatalf("devloop run after a change = %d, want 0 and a build; stderr:\n%s", code, stderr)
 			}

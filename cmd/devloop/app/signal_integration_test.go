@@ -75,9 +75,7 @@ func TestIntegrationSignalRun(t *testing.T) {
 	for _, ph := range phases {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			t.Run(ph.name+"/"+sig.String(), func(t *testing.T) {
-				project := uniqueName("it-sig-" + ph.name)
-				cfg, _ := example(t, project, "target:\n  type: containerd\n")
-				deleteNamespaceAtEnd(t, cs, project)
+				project, cfg, _ := containerdExample(t, cs, "it-sig-"+ph.name)
 				ph.prepare(t, filepath.Dir(cfg), project)
 				before := children(t)
 
@@ -93,14 +91,7 @@ func TestIntegrationSignalRun(t *testing.T) {
 					cmd.Process.Kill()
 					<-exited
 				})
-				waitFor(t, 3*time.Minute, string(ph.phase)+" to start", func() bool {
-					for _, e := range jsonEvents(t, &out) {
-						if e.Phase == ph.phase && e.Status == event.StatusStart {
-							return true
-						}
-					}
-					return false
-				})
+				waitPhaseStart(t, &out, ph.phase, 3*time.Minute)
 				ph.ready(t)
 				sent := time.Now()
 				if err := cmd.Process.Signal(sig); err != nil {
