@@ -182,6 +182,11 @@ func toObjects(m map[string]interface{}, source string) ([]*unstructured.Unstruc
 	return []*unstructured.Unstructured{u}, nil
 }
 
+// Source returns the manifest file and line Read found u at (line 0 when only
+// the file is known, "" when u did not come from Read). Rendered objects keep
+// it, so a later failure of the object (a rollout) can point at its manifest.
+func Source(u *unstructured.Unstructured) (file string, line int) { return sourceOf(u) }
+
 // sourceOf returns the file and line recorded by Read, if any.
 func sourceOf(u *unstructured.Unstructured) (file string, line int) {
 	s := u.GetAnnotations()[sourceAnnotation]

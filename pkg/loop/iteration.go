@@ -255,6 +255,7 @@ func (e *Engine) waitPhase(ctx context.Context, objs []*unstructured.Unstructure
 		return nil
 	}
 	pt.set(event.PhaseRollout)
+	e.sink.locate(objs)
 	start := e.opts.Now()
 	err := e.stages.Waiter.Wait(ctx, Workloads(objs), e.rolloutTimeout())
 	t.rollout, t.waited = e.opts.Now().Sub(start), true

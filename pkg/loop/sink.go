@@ -6,6 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/devloop/devloop/pkg/deploy"
+	"github.com/devloop/devloop/pkg/deploy/rollout"
 	"github.com/devloop/devloop/pkg/event"
 )
 
@@ -19,6 +23,26 @@ type stampSink struct {
 	inner     event.Sink
 	now       func() time.Time
 	iteration atomic.Int64
+	// sources maps a workload ("deployment/web") to where its manifest is, so
+	// that a rollout failure points at it (editors' problem matchers need a file).
+	sources atomic.Pointer[map[string]location]
+}
+
+// location is a place in a manifest file.
+type location struct {
+	file string
+	line int
+}
+
+// locate records where the workloads among objs were read from.
+func (s *stampSink) locate(objs []*unstructured.Unstructured) {
+	m := map[string]location{}
+	for _, o := range objs {
+		if file, line := deploy.Source(o); file != "" {
+			m[rollout.ResourceOf(o).String()] = location{file, line}
+		}
+	}
+	s.sources.Store(&m)
 }
 
 var _ event.Sink = (*stampSink)(nil)
@@ -37,6 +61,13 @@ func (s *stampSink) Send(ctx context.Context, e event.Event) {
 		e.Status, e.Message = event.StatusSkipped, Cancelled
 		if context.Cause(ctx) == errSuperseded {
 			e.Message = "cancelled: newer changes arrived"
+		}
+	}
+	if e.Phase == event.PhaseRollout && e.Status == event.StatusFailure && e.File == "" && e.Resource != "" {
+		if m := s.sources.Load(); m != nil {
+			if l, ok := (*m)[e.Resource]; ok {
+				e.File, e.Line = l.file, l.line
+			}
 		}
 	}
 	if e.Duration != 0 && e.DurationMS == 0 {

@@ -2,9 +2,12 @@ package loop
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/devloop/devloop/pkg/deploy"
 	"github.com/devloop/devloop/pkg/event"
 )
 
@@ -39,5 +42,34 @@ func TestStampSinkCancelledStages(t *testing.T) {
 				t.Errorf("Send(%s) passed on %+v, want status %s, message %q", tc.e.Status, got, tc.wantStatus, tc.wantMsg)
 			}
 		})
+	}
+}
+
+func TestStampSinkLocatesRolloutFailures(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "app.yaml")
+	data := "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+	if err := os.WriteFile(manifest, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := deploy.Read(context.Background(), []string{manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec event.Recorder
+	s := &stampSink{inner: &rec, now: time.Now}
+	s.locate(objs)
+	ctx := context.Background()
+	s.Send(ctx, event.Event{Phase: event.PhaseRollout, Status: event.StatusFailure, Resource: "deployment/web", Message: "CrashLoopBackOff"})
+	s.Send(ctx, event.Event{Phase: event.PhaseRollout, Status: event.StatusProgress, Resource: "deployment/web", Message: "1/2 ready"})
+	s.Send(ctx, event.Event{Phase: event.PhaseRollout, Status: event.StatusFailure, Resource: "deployment/other", Message: "x"})
+	got := rec.Events()
+	if got[0].File != manifest || got[0].Line != 5 {
+		t.Errorf("rollout failure of deployment/web at %s:%d, want %s:5", got[0].File, got[0].Line, manifest)
+	}
+	if got[1].File != "" {
+		t.Errorf("progress event located at %q, want no location", got[1].File)
+	}
+	if got[2].File != "" {
+		t.Errorf("failure of an unknown workload located at %q, want no location", got[2].File)
 	}
 }

@@ -141,9 +141,18 @@ func (p *printer) format(e event.Event) (line string, toOut bool) {
 		return p.deploy(e), false
 	case event.PhaseRollout:
 		switch e.Status {
-		case event.StatusSkipped, event.StatusFailure:
+		case event.StatusFailure:
 			// A failed rollout fails the iteration, whose failure line has the
-			// same headline and the details below it: shown once, there.
+			// same headline and the details below it: shown there. Only when
+			// the workload's manifest is known is a located line added here,
+			// for editors' problem matchers.
+			if e.File != "" {
+				head, _, _ := strings.Cut(e.Message, "\n")
+				e.Message = e.Resource + ": " + head
+				return located(e), false
+			}
+			return "", false
+		case event.StatusSkipped:
 			return "", false
 		case event.StatusSuccess:
 			return p.mark(symOK, green, rollout.FormatEvent(e)), false

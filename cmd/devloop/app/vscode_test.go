@@ -181,7 +181,7 @@ func TestVSCodeDevMatcherOnPrinterOutput(t *testing.T) {
 		{Ended: true, Problems: []problem{{File: "/src/devloop.yaml", Line: 4, Column: 5, Severity: "error", Message: `artifacts[0].context: directory "nope" does not exist (config not reloaded, the previous one keeps running)`}}},
 		{Ended: true, Problems: []problem{{File: "/src/k8s/web.yaml", Line: 9, Severity: "error", Message: "document 1: yaml: line 9: mapping values are not allowed in this context"}}},
 		{Ended: true, Problems: []problem{{File: "/src/k8s/web.yaml", Line: 1, Severity: "error", Message: "applying deployment/web: failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string"}}},
-		{Ended: true}, // iteration 7: a failed rollout has no file
+		{Ended: true}, // iteration 7: a failed rollout whose manifest is unknown has no file
 	}
 	for _, tc := range []struct {
 		name string
