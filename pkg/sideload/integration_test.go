@@ -145,19 +145,7 @@ func TestIntegrationContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	first, err := l.Load(ctx, it.v1)
-	if err != nil {
-		t.Fatalf("first Load() = %v", err)
-	}
-	checkCtrImage(t, prefix, it.full1, it.v1.Digest)
-	second, err := l.Load(ctx, it.v2)
-	if err != nil {
-		t.Fatalf("second Load() = %v", err)
-	}
-	checkCtrImage(t, prefix, it.full2, it.v2.Digest)
-	t.Logf("first %+v\nsecond %+v", first, second)
-	it.assertSmall(t, second)
+	second := it.loadTwice(t, l, prefix)
 	if !second.Verified || second.Fallback || second.BlobsSkipped != 1 {
 		t.Errorf("second load = %+v, want verified, no fallback, 1 blob skipped", second)
 	}
@@ -172,23 +160,11 @@ func TestIntegrationKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	first, err := l.Load(ctx, it.v1)
-	if err != nil {
-		t.Fatalf("first Load() = %v", err)
-	}
-	checkCtrImage(t, prefix, it.full1, it.v1.Digest)
-	second, err := l.Load(ctx, it.v2)
-	if err != nil {
-		t.Fatalf("second Load() = %v", err)
-	}
-	checkCtrImage(t, prefix, it.full2, it.v2.Digest)
-	t.Logf("first %+v\nsecond %+v", first, second)
-	it.assertSmall(t, second)
+	second := it.loadTwice(t, l, prefix)
 	if len(second.Nodes) == 0 || second.Nodes[0] != env.KindNode || second.Fallback {
 		t.Errorf("second load = %+v, want node %s, no fallback", second, env.KindNode)
 	}
-	again, err := l.Load(ctx, it.v2)
+	again, err := l.Load(context.Background(), it.v2)
 	if err != nil || again.BytesSent != 0 {
 		t.Errorf("unchanged Load() = %+v, %v; want nothing sent", again, err)
 	}
@@ -348,4 +324,25 @@ func TestIntegrationDocker(t *testing.T) {
 	if err != nil || !inDaemon.Verified {
 		t.Errorf("Load(InDaemon) = %+v, %v", inDaemon, err)
 	}
+}
+
+// loadTwice loads the first image, then the one differing by a small layer,
+// checks the node's containerd holds each under its name with its digest, and
+// that the second load moved little; it returns the second load's result.
+func (it itImages) loadTwice(t *testing.T, l Sideloader, prefix []string) Result {
+	t.Helper()
+	ctx := context.Background()
+	first, err := l.Load(ctx, it.v1)
+	if err != nil {
+		t.Fatalf("first Load() = %v", err)
+	}
+	checkCtrImage(t, prefix, it.full1, it.v1.Digest)
+	second, err := l.Load(ctx, it.v2)
+	if err != nil {
+		t.Fatalf("second Load() = %v", err)
+	}
+	checkCtrImage(t, prefix, it.full2, it.v2.Digest)
+	t.Logf("first %+v\nsecond %+v", first, second)
+	it.assertSmall(t, second)
+	return second
 }
